@@ -1,0 +1,12 @@
+"""Reference implementations for the course *Video Understanding with Multimodal LLMs*.
+
+One module per idea; lectures, labs and tests all import from here.
+
+- ``videollm.io``        decode and encode video (decord, PyAV), with frame timestamps
+- ``videollm.sampling``  which frames to keep: uniform and FPS-based (Qwen's ``smart_nframes``)
+- ``videollm.synth``     the course's deterministic synthetic video world, with ground truth
+- ``videollm.data``      the clip manifest in ``data/`` and its on-demand cache
+- ``videollm.vit``       unit 01: patchify, patch/tubelet embedding, pos-embed resampling, token counts
+"""
+
+__version__ = "0.1.0"
