@@ -1,0 +1,125 @@
+"""Every lab through the real nbgrader pipeline: the solution earns full marks, the blank student notebook zero,
+every entry of the lab's mistake catalog loses points in the cells it should, and broken submissions are
+reported without stopping the batch."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from grader import release
+from grader.course import LABS, REPO, SOLUTIONS, lab_names
+from grader.grading import autograde, feedback, grade_table
+
+pytestmark = pytest.mark.slow
+LAB_NAMES = lab_names()
+
+
+def test_every_lab_has_a_mistake_catalog_of_at_least_five():
+    for lab in LAB_NAMES:
+        catalog = importlib.import_module(f"tests.mistakes.{lab.split('_')[0]}").MISTAKES
+        assert len(catalog) >= 5, f"{lab}: the mistake catalog needs at least five entries"
+
+
+def test_labs_are_in_sync_with_solutions():
+    assert release.check() == []
+
+
+def test_labs_carry_no_solutions_or_hidden_tests():
+    for lab in LAB_NAMES:
+        text = (LABS / lab / f"{lab}.ipynb").read_text()
+        for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "_ref_"):
+            assert marker not in text, f"labs/{lab} leaks {marker!r}"
+        assert "YOUR CODE HERE" in text
+
+
+def _with_mistake(lab: str, cell: str, code: str):
+    nb = nbformat.read(SOLUTIONS / lab / f"{lab}.ipynb", as_version=4)
+    cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == cell]
+    assert len(cells) == 1, f"{lab} has no answer cell {cell!r}: update its mistake catalog"
+    cells[0].source = code.strip("\n")
+    return nb
+
+
+@pytest.fixture(scope="module", params=LAB_NAMES)
+def graded(request, tmp_path_factory):
+    """Autograde one lab's solution, blank, mistakes and broken submissions in a private gradebook."""
+    lab = request.param
+    catalog = importlib.import_module(f"tests.mistakes.{lab.split('_')[0]}").MISTAKES
+    root = tmp_path_factory.mktemp(lab)
+    subs, work = root / "submissions", root / "work"
+
+    def put(student, notebook=None, raw=None, name=f"{lab}.ipynb"):
+        folder = subs / student / lab
+        folder.mkdir(parents=True)
+        if raw is not None:
+            (folder / name).write_text(raw)
+        else:
+            nbformat.write(notebook, folder / name)
+
+    put("reference", nbformat.read(SOLUTIONS / lab / f"{lab}.ipynb", as_version=4))
+    put("blank", nbformat.read(LABS / lab / f"{lab}.ipynb", as_version=4))
+    for name, mistake in catalog.items():
+        put(f"mistake-{name}", _with_mistake(lab, mistake.cell, mistake.code))
+    put("corrupt", raw='{"cells": [ this is not json')
+    put("misnamed", nbformat.read(SOLUTIONS / lab / f"{lab}.ipynb", as_version=4), name="my_lab.ipynb")
+    results = {r.student: r for r in autograde(subs, work=work)}
+    return lab, catalog, results, work
+
+
+def test_solution_gets_full_marks(graded):
+    lab, _, results, _ = graded
+    r = results["reference"]
+    assert r.status == "graded" and r.max_score == 20, f"{lab}: {r.status}"
+    assert r.score == r.max_score, f"{lab}: solution scored {r.score}/{r.max_score}: {r.cells}"
+
+
+def test_blank_gets_zero(graded):
+    lab, _, results, _ = graded
+    r = results["blank"]
+    assert r.graded and r.score == 0, f"{lab}: blank notebook scored {r.score}: {r.cells}"
+
+
+def test_every_mistake_loses_points_where_expected(graded):
+    lab, catalog, results, _ = graded
+    for name, mistake in catalog.items():
+        r = results[f"mistake-{name}"]
+        assert r.graded, f"{lab}/{name}: {r.status}"
+        for cell in mistake.loses:
+            score, most = r.cells[cell]
+            assert score < most, f"{lab}: mistake {name!r} ({mistake.why}) kept full marks in {cell}"
+        assert r.score < r.max_score
+
+
+def test_broken_submissions_are_reported_not_lost(graded):
+    lab, _, results, _ = graded
+    assert not results["corrupt"].graded and "not graded" in results["corrupt"].status
+    assert not results["misnamed"].graded and "my_lab.ipynb" in results["misnamed"].status
+    table = grade_table(list(results.values()))
+    assert "NOT GRADED" in table and "reference" in table
+
+
+def test_feedback_hides_hidden_tests(graded):
+    lab, _, _, work = graded
+    files = feedback(work)
+    assert files, "no feedback written"
+    for html in files:
+        text = html.read_text()
+        assert "BEGIN HIDDEN TESTS" not in text and "_ref_" not in text, f"{html} reveals hidden tests"
+
+
+def test_cli_reports_failure_for_ungradable_submissions(tmp_path):
+    """The CLI exits non-zero (after grading the rest) when a submission cannot be graded."""
+    lab = LAB_NAMES[0]
+    folder = tmp_path / "subs" / "ghost" / lab
+    folder.mkdir(parents=True)
+    (folder / "notes.txt").write_text("forgot the notebook")
+    command = [sys.executable, "-m", "grader", "--work", str(tmp_path / "work"), "autograde", str(tmp_path / "subs")]
+    out = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "NOT GRADED" in out.stdout and "ghost" in out.stdout
+    assert "not graded" in (tmp_path / "work" / "grades.csv").read_text()
