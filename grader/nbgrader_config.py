@@ -33,10 +33,12 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.ExecutePreprocessor.timeout = int(os.environ.get("VIDEOLLM_CELL_TIMEOUT", "180"))  # seconds per cell
 c.ExecutePreprocessor.kernel_name = "python3"
 
-# Student notebooks carry no hidden tests, and feedback must not reveal them either.
+# Student notebooks carry no hidden tests, and feedback must not reveal them either: nbgrader's ClearHiddenTests
+# strips them from the source, and the course's HideTestTracebacks from error tracebacks, which quote them.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbgrader.preprocessors.ClearHiddenTests",
+    "grader.preprocessors.HideTestTracebacks",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

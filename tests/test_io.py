@@ -382,3 +382,9 @@ def test_decord_errors_are_wrapped(tmp_path, monkeypatch):
     monkeypatch.setattr(decord, "VideoReader", Broken)
     with pytest.raises(VideoDecodeError, match=r"could not decode .*ok\.mp4: Error: av_read_frame failed \(decord\)"):
         load_video(path, backend="decord")
+
+
+def test_write_video_mpeg4_rejects_yuv444p(tmp_path):
+    frames = np.zeros((2, 16, 16, 3), np.uint8)
+    with pytest.raises(ValueError, match="MPEG-4 Part 2 encodes only yuv420p"):
+        write_video(tmp_path / "x.mp4", frames, 10, codec="mpeg4", pix_fmt="yuv444p")

@@ -109,7 +109,8 @@ def test_feedback_hides_hidden_tests(graded):
     assert files, "no feedback written"
     for html in files:
         text = html.read_text()
-        assert "BEGIN HIDDEN TESTS" not in text and "_ref_" not in text, f"{html} reveals hidden tests"
+        for hidden in ("BEGIN HIDDEN TESTS", "_ref_", "_rng", "_best("):
+            assert hidden not in text, f"{html} reveals hidden tests ({hidden!r})"
 
 
 def test_cli_reports_failure_for_ungradable_submissions(tmp_path):

@@ -395,6 +395,8 @@ def write_video(
     if fps <= 0:
         raise ValueError(f"fps must be positive; got {fps}")
     height, width = frames.shape[1:3]
+    if codec == "mpeg4" and pix_fmt != "yuv420p":
+        raise ValueError(f"MPEG-4 Part 2 encodes only yuv420p; got pix_fmt={pix_fmt!r}: use codec='h264' for {pix_fmt}")
     if pix_fmt == "yuv420p" and (height % 2 or width % 2):
         raise ValueError(
             f"{pix_fmt} needs even width and height; got {width}x{height}: crop or pad the frames, or use pix_fmt='yuv444p'"
