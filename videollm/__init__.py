@@ -7,6 +7,8 @@ One module per idea; lectures, labs and tests all import from here.
 - ``videollm.synth``     the course's deterministic synthetic video world, with ground truth
 - ``videollm.data``      the clip manifest in ``data/`` and its on-demand cache
 - ``videollm.vit``       unit 01: patchify, patch/tubelet embedding, pos-embed resampling, token counts
+- ``videollm.plots``     figures the lectures draw (frames and sampling; patches and token budgets)
+- ``videollm.checks``    ``compare``: a one-line check of your tensor against a reference, for labs
 """
 
 __version__ = "0.1.0"
