@@ -4,7 +4,9 @@ reported without stopping the batch."""
 
 from __future__ import annotations
 
+import csv
 import importlib
+import os
 import subprocess
 import sys
 
@@ -113,14 +115,25 @@ def test_feedback_hides_hidden_tests(graded):
             assert hidden not in text, f"{html} reveals hidden tests ({hidden!r})"
 
 
-def test_cli_reports_failure_for_ungradable_submissions(tmp_path):
-    """The CLI exits non-zero (after grading the rest) when a submission cannot be graded."""
-    lab = LAB_NAMES[0]
-    folder = tmp_path / "subs" / "ghost" / lab
-    folder.mkdir(parents=True)
-    (folder / "notes.txt").write_text("forgot the notebook")
-    command = [sys.executable, "-m", "grader", "--work", str(tmp_path / "work"), "autograde", str(tmp_path / "subs")]
-    out = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+def test_cli_grades_the_rest_and_reports_what_it_could_not(tmp_path):
+    """Through the CLI: a submission without its notebook is reported and makes the exit status 1; an infinite
+    loop is interrupted at the cell timeout and scores zero there, and the batch carries on; export writes all."""
+    lab = "lab00_video_warmup"
+    (tmp_path / "subs" / "ghost" / lab).mkdir(parents=True)
+    (tmp_path / "subs" / "ghost" / lab / "notes.txt").write_text("forgot the notebook")
+    looping = _with_mistake(lab, "decode", "while True:\n    pass")
+    (tmp_path / "subs" / "looper" / lab).mkdir(parents=True)
+    nbformat.write(looping, tmp_path / "subs" / "looper" / lab / f"{lab}.ipynb")
+    work = tmp_path / "work"
+    env = {**os.environ, "VIDEOLLM_CELL_TIMEOUT": "10"}
+    grade = [sys.executable, "-m", "grader", "--work", str(work), "autograde", str(tmp_path / "subs")]
+    out = subprocess.run(grade, cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
     assert out.returncode == 1, out.stdout + out.stderr
     assert "NOT GRADED" in out.stdout and "ghost" in out.stdout
-    assert "not graded" in (tmp_path / "work" / "grades.csv").read_text()
+    rows = {row["student"]: row for row in csv.DictReader(open(work / "grades.csv"))}
+    assert rows["ghost"]["status"].startswith("not graded")
+    assert rows["looper"]["status"] == "graded" and float(rows["looper"]["score"]) < 20
+    export = subprocess.run([sys.executable, "-m", "grader", "--work", str(work), "export"], cwd=REPO, capture_output=True, text=True)
+    assert export.returncode == 0, export.stderr
+    exported = list(csv.DictReader(open(work / "grades_export.csv")))
+    assert [r["student"] for r in exported] == ["looper"]
