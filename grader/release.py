@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.course import LABS, WORK, GraderError, check_lab_names, make_api, require_success
+from grader.course import LABS, SOLUTIONS, WORK, GraderError, check_lab_names, make_api, require_success
 
 
 def build(names: list[str] | None = None) -> list[Path]:
@@ -72,8 +72,6 @@ def check(names: list[str] | None = None) -> list[str]:
 def write_samples(out: Path, names: list[str] | None = None) -> Path:
     """Sample submissions for the main job: student ``reference`` hands in the solution, ``blank`` the
     untouched student notebook. Layout ``out/<student>/<lab>/<lab>.ipynb``, as ``autograde`` expects."""
-    from grader.course import SOLUTIONS
-
     for lab in check_lab_names(names):
         for student, source in (("reference", SOLUTIONS), ("blank", LABS)):
             notebook = source / lab / f"{lab}.ipynb"

@@ -10,6 +10,39 @@ def patchify(images, patch_size):
         raise ValueError("not a multiple of the patch size")
 '''
 
+CENTRAL_INIT = '''
+def central_frame_init(weight2d, tubelet_size):
+    w = weight2d.new_zeros(*weight2d.shape[:2], tubelet_size, *weight2d.shape[2:])
+    w[:, :, tubelet_size // 2] = weight2d
+    return w
+'''
+
+TUBELET_CLASS = '''
+class TubeletEmbed(nn.Module):
+    def __init__(self, tubelet_size=2, patch_size=16, in_chans=3, embed_dim=768):
+        super().__init__()
+        self.tubelet_size = tubelet_size
+        k = (tubelet_size, patch_size, patch_size)
+        self.proj = nn.Conv3d(in_chans, embed_dim, kernel_size=k, stride=k)
+
+    def forward(self, clips):
+        B, T, C, H, W = clips.shape
+        if T % self.tubelet_size:
+            raise ValueError("frames not a multiple of the tubelet size")
+        return self.proj({to_channels_first}).flatten(2).transpose(1, 2)
+'''
+
+COUNT_TOKENS = '''
+def count_tokens(num_frames, height, width, scheme):
+    if scheme == "per_frame":
+        return num_frames * (height // 16) * (width // 16)
+    if scheme == "tubelet":
+        return (num_frames // 2) * (height // 16) * (width // 16)
+    if scheme == "qwen2_vl":
+        return {qwen}
+    raise ValueError(scheme)
+'''
+
 MISTAKES = {
     "grid_column_major": Mistake(
         "patchify",
@@ -71,45 +104,13 @@ class PatchEmbed(nn.Module):
         '''
 def central_frame_init(weight2d, tubelet_size):
     return weight2d.unsqueeze(2).repeat(1, 1, tubelet_size, 1, 1) / tubelet_size  # I3D inflation, not central
-
-
-class TubeletEmbed(nn.Module):
-    def __init__(self, tubelet_size=2, patch_size=16, in_chans=3, embed_dim=768):
-        super().__init__()
-        self.tubelet_size = tubelet_size
-        k = (tubelet_size, patch_size, patch_size)
-        self.proj = nn.Conv3d(in_chans, embed_dim, kernel_size=k, stride=k)
-
-    def forward(self, clips):
-        if clips.shape[1] % self.tubelet_size:
-            raise ValueError("frames not a multiple of the tubelet size")
-        return self.proj(clips.transpose(1, 2)).flatten(2).transpose(1, 2)
-''',
+''' + TUBELET_CLASS.format(to_channels_first="clips.transpose(1, 2)"),
         ("test_tubelet",),
         "uses filter inflation (average over time) where central-frame initialisation was asked for",
     ),
     "tubelet_channels_as_time": Mistake(
         "tubelet",
-        '''
-def central_frame_init(weight2d, tubelet_size):
-    w = weight2d.new_zeros(*weight2d.shape[:2], tubelet_size, *weight2d.shape[2:])
-    w[:, :, tubelet_size // 2] = weight2d
-    return w
-
-
-class TubeletEmbed(nn.Module):
-    def __init__(self, tubelet_size=2, patch_size=16, in_chans=3, embed_dim=768):
-        super().__init__()
-        self.tubelet_size = tubelet_size
-        k = (tubelet_size, patch_size, patch_size)
-        self.proj = nn.Conv3d(in_chans, embed_dim, kernel_size=k, stride=k)
-
-    def forward(self, clips):
-        B, T, C, H, W = clips.shape
-        if T % self.tubelet_size:
-            raise ValueError("frames not a multiple of the tubelet size")
-        return self.proj(clips.reshape(B, C, T, H, W)).flatten(2).transpose(1, 2)  # reshape, not transpose
-''',
+        CENTRAL_INIT + TUBELET_CLASS.format(to_channels_first="clips.reshape(B, C, T, H, W)"),  # reshape, not transpose
         ("test_tubelet",),
         "reshapes (B, T, C, H, W) to (B, C, T, H, W), mixing frames and channels",
     ),
@@ -141,31 +142,13 @@ def resample_pos_embed(posemb, new_size, num_prefix_tokens=1):
     ),
     "qwen_tokens_without_merge": Mistake(
         "count_tokens",
-        '''
-def count_tokens(num_frames, height, width, scheme):
-    if scheme == "per_frame":
-        return num_frames * (height // 16) * (width // 16)
-    if scheme == "tubelet":
-        return (num_frames // 2) * (height // 16) * (width // 16)
-    if scheme == "qwen2_vl":
-        return math.ceil(num_frames / 2) * (height // 14) * (width // 14)  # forgot the 2x2 merge
-    raise ValueError(scheme)
-''',
+        COUNT_TOKENS.format(qwen="math.ceil(num_frames / 2) * (height // 14) * (width // 14)"),
         ("test_count_tokens",),
         "forgets that Qwen2-VL merges 2x2 patches into one token",
     ),
     "qwen_tokens_odd_frames_floored": Mistake(
         "count_tokens",
-        '''
-def count_tokens(num_frames, height, width, scheme):
-    if scheme == "per_frame":
-        return num_frames * (height // 16) * (width // 16)
-    if scheme == "tubelet":
-        return (num_frames // 2) * (height // 16) * (width // 16)
-    if scheme == "qwen2_vl":
-        return (num_frames // 2) * (height // 14) * (width // 14) // 4  # drops the last odd frame
-    raise ValueError(scheme)
-''',
+        COUNT_TOKENS.format(qwen="(num_frames // 2) * (height // 14) * (width // 14) // 4"),
         ("test_count_tokens",),
         "floors an odd frame count instead of padding it to even",
     ),
