@@ -8,6 +8,7 @@ One module per idea; lectures, labs and tests all import from here.
 - ``videollm.data``      the clip manifest in ``data/`` and its on-demand cache
 - ``videollm.vit``       unit 01: patchify, patch/tubelet embedding, pos-embed resampling, token counts
 - ``videollm.plots``     figures the lectures draw (frames and sampling; patches and token budgets)
+- ``videollm.arrays``    ``as_numpy``: a tensor on any device, or an array-like, as a NumPy array
 - ``videollm.checks``    ``compare``: a one-line check of your tensor against a reference, for labs
 """
 

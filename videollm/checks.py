@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from videollm.arrays import as_numpy
+
 
 def compare(name: str, got, expected, atol: float = 1e-5, rtol: float = 1e-5) -> bool:
     """Print one line comparing ``got`` with ``expected`` and return whether they agree within tolerance.
 
     Works for torch tensors and numpy arrays of any shape; a shape mismatch is reported, not raised.
     """
-    got, expected = _numpy(got), _numpy(expected)
+    got, expected = as_numpy(got), as_numpy(expected)
     if got.shape != expected.shape:
         print(f"{name:<28} | shape {tuple(got.shape)} but expected {tuple(expected.shape)}")
         return False
@@ -19,9 +21,3 @@ def compare(name: str, got, expected, atol: float = 1e-5, rtol: float = 1e-5) ->
     diff = float(np.abs(got.astype(np.float64) - expected.astype(np.float64)).max()) if got.size else 0.0
     print(f"{name:<28} | exact: {exact!s:<5} | close: {close!s:<5} | max diff: {diff:.2e}")
     return close
-
-
-def _numpy(x) -> np.ndarray:
-    if hasattr(x, "detach"):  # torch.Tensor, on any device
-        x = x.detach().cpu().numpy()
-    return np.asarray(x)

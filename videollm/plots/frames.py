@@ -25,6 +25,8 @@ from matplotlib.colors import hsv_to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from videollm.arrays import as_numpy
+
 __all__ = [
     "image_grid",
     "contact_sheet",
@@ -38,13 +40,6 @@ __all__ = [
 
 # ----------------------------------------------------------------------------------------------------------------
 # Small helpers
-
-
-def _numpy(x) -> np.ndarray:
-    """A torch tensor (any device, with or without grad) or array-like as a NumPy array."""
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x)
 
 
 def _clean(ax: Axes) -> None:
@@ -99,7 +94,7 @@ def image_grid(
     Returns:
         A Figure with exactly ``N`` image Axes (``len(fig.axes) == N``, plus one if ``colorbar``).
     """
-    images = [_numpy(im) for im in images]
+    images = [as_numpy(im) for im in images]
     n = len(images)
     if n == 0:
         raise ValueError("image_grid: no images to show")
@@ -154,18 +149,18 @@ def contact_sheet(
     Returns:
         A Figure with one Axes per frame; titles read ``"t = 1.25 s"`` or ``"#15 · t = 1.25 s"``.
     """
-    frames = _numpy(frames)
+    frames = as_numpy(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3:
         raise ValueError(f"contact_sheet: frames must have shape (N, H, W, 3); got {frames.shape}")
     n = len(frames)
     titles = [""] * n
     if timestamps is not None:
-        timestamps = _numpy(timestamps).astype(np.float64)
+        timestamps = as_numpy(timestamps).astype(np.float64)
         if timestamps.shape != (n,):
             raise ValueError(f"contact_sheet: {n} frames but timestamps of shape {timestamps.shape}")
         titles = [f"t = {t:.2f} s" for t in timestamps]
     if indices is not None:
-        indices = _numpy(indices)
+        indices = as_numpy(indices)
         if indices.shape != (n,):
             raise ValueError(f"contact_sheet: {n} frames but indices of shape {indices.shape}")
         titles = [f"#{int(i)} · {title}" if title else f"#{int(i)}" for i, title in zip(indices, titles)]
@@ -209,7 +204,7 @@ def sampling_timeline(
     colors = colormaps["tab10"]
     labels = []
     for row, (name, indices) in enumerate(schemes.items()):
-        indices = _numpy(indices).astype(np.int64).ravel()
+        indices = as_numpy(indices).astype(np.int64).ravel()
         if indices.size and (indices.min() < 0 or indices.max() >= total_frames):
             raise ValueError(f"sampling_timeline: {name!r} has indices outside [0, {total_frames - 1}]")
         y = -row
@@ -247,11 +242,11 @@ def frames_vs_duration(
         A Figure with two Axes: left, frames sampled (curves with gid ``"frames"``); right, seconds between
         consecutive samples, ``length / frames`` (curves with gid ``"gap"``).
     """
-    seconds = _numpy(seconds).astype(np.float64)
+    seconds = as_numpy(seconds).astype(np.float64)
     fig = Figure(figsize=(10.0, 3.8), layout="constrained")
     left, right = fig.subplots(1, 2)
     for name, values in counts.items():
-        values = _numpy(values).astype(np.float64)
+        values = as_numpy(values).astype(np.float64)
         if values.shape != seconds.shape:
             raise ValueError(f"frames_vs_duration: counts[{name!r}] has shape {values.shape}; expected {seconds.shape}")
         (line,) = left.plot(seconds, values, linewidth=2, label=name, gid="frames")
@@ -299,7 +294,7 @@ def draw_boxes(
     Returns:
         ``ax``; one Rectangle patch (gid ``"box"``) per drawn box.
     """
-    boxes = _numpy(boxes).astype(np.float64).reshape(-1, 4)
+    boxes = as_numpy(boxes).astype(np.float64).reshape(-1, 4)
     k = len(boxes)
     if labels is not None and len(labels) != k:
         raise ValueError(f"draw_boxes: got {len(labels)} labels for {k} boxes")
@@ -329,7 +324,7 @@ def flow_to_rgb(motion, max_magnitude: float | None = None) -> np.ndarray:
         ``(H, W, 3)`` float RGB in [0, 1]. Rightward motion is red, downward yellow-green, leftward cyan,
         upward violet (hue = angle of ``(dx, dy)`` measured clockwise on screen from the +x axis).
     """
-    motion = _numpy(motion).astype(np.float64)
+    motion = as_numpy(motion).astype(np.float64)
     if motion.ndim != 3 or motion.shape[-1] != 2:
         raise ValueError(f"flow_to_rgb: motion must have shape (H, W, 2); got {motion.shape}")
     dx, dy = motion[..., 0], motion[..., 1]
@@ -363,8 +358,8 @@ def motion_field(
         the direction of motion; :func:`flow_to_rgb` of the field; and a small colour-wheel key (the colour of
         every direction at full speed; its centre, no motion, is white).
     """
-    frame = _numpy(frame)
-    motion = _numpy(motion).astype(np.float64)
+    frame = as_numpy(frame)
+    motion = as_numpy(motion).astype(np.float64)
     if motion.shape[:2] != frame.shape[:2] or motion.shape[-1] != 2:
         raise ValueError(f"motion_field: frame {frame.shape} and motion {motion.shape} must share (H, W)")
     step = int(step)

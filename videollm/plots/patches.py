@@ -20,6 +20,8 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from videollm.arrays import as_numpy
+
 __all__ = [
     "draw_patch_grid",
     "patch_strip",
@@ -43,13 +45,6 @@ _OUTLINE = [path_effects.withStroke(linewidth=2, foreground="black")]
 # Small conversions
 
 
-def _numpy(x) -> np.ndarray:
-    """A torch tensor (any device, with or without grad) or array-like as a NumPy array."""
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x)
-
-
 def _pair(size) -> tuple[int, int]:
     if isinstance(size, (tuple, list)):
         if len(size) != 2:
@@ -63,7 +58,7 @@ def _as_image(image) -> np.ndarray:
 
     Floats are clipped to [0, 1]; integers are kept as uint8.
     """
-    image = _numpy(image)
+    image = as_numpy(image)
     if image.ndim == 3 and image.shape[0] in (1, 3) and image.shape[-1] not in (1, 3):
         image = np.moveaxis(image, 0, -1)
     if image.ndim == 3 and image.shape[-1] == 1:
@@ -160,7 +155,7 @@ def patch_strip(patches, patch_size, n: int = 8, channels: int = 3, start: int =
     Returns:
         A Figure with one image Axes per patch, titled with the patch's index.
     """
-    x = _numpy(patches)
+    x = as_numpy(patches)
     if x.ndim == 3:
         x = x[0]
     p = int(patch_size)
@@ -196,7 +191,7 @@ def flatten_diagram(patch, channels: int = 3) -> Figure:
     Returns:
         A Figure.
     """
-    x = _numpy(patch).astype(np.float64)
+    x = as_numpy(patch).astype(np.float64)
     if x.ndim == 1:
         p = int(round((x.size / channels) ** 0.5))
         if channels * p * p != x.size:
@@ -247,7 +242,7 @@ def frame_row(frames, patch_size, group: int = 1, titles: Sequence[str] | None =
     Returns:
         A Figure with one Axes per frame.
     """
-    frames = _numpy(frames)
+    frames = as_numpy(frames)
     if frames.ndim != 4:
         raise ValueError(f"frames must be (T, H, W, 3) or (T, 3, H, W); got shape {frames.shape}")
     if group < 1:
@@ -273,14 +268,14 @@ def frame_row(frames, patch_size, group: int = 1, titles: Sequence[str] | None =
 
 def _grid_embed(posemb, grid_size, num_prefix_tokens: int) -> tuple[np.ndarray, int, int]:
     """``(1, prefix + gh*gw, D)`` or ``(prefix + gh*gw, D)`` -> ``(gh, gw, D)`` float64 (prefix tokens dropped)."""
-    x = _numpy(posemb).astype(np.float64)
+    x = as_numpy(posemb).astype(np.float64)
     if x.ndim == 3:
         x = x[0]
     gh, gw = _pair(grid_size)
     if x.ndim != 2 or x.shape[0] != num_prefix_tokens + gh * gw:
         raise ValueError(
             f"posemb must have {num_prefix_tokens} prefix + {gh}x{gw} = {num_prefix_tokens + gh * gw} tokens; "
-            f"got shape {tuple(_numpy(posemb).shape)}"
+            f"got shape {tuple(as_numpy(posemb).shape)}"
         )
     return x[num_prefix_tokens:].reshape(gh, gw, -1), gh, gw
 
@@ -415,7 +410,7 @@ def draw_merge_groups(
         ``ax``.
     """
     gh, gw = _pair(grid_size)
-    order = _numpy(order).astype(np.int64).reshape(-1)
+    order = as_numpy(order).astype(np.int64).reshape(-1)
     if order.size != gh * gw or not np.array_equal(np.sort(order), np.arange(gh * gw)):
         raise ValueError(f"order must be a permutation of 0..{gh * gw - 1} for a {gh}x{gw} grid; got {order.size} values")
     per_group = merge_size * merge_size
@@ -468,12 +463,12 @@ def tokens_vs_length(
         A Figure with one Axes: ``len(counts)`` curves (gid ``"scheme"``) and ``len(contexts)`` lines
         (gid ``"context"``).
     """
-    seconds = _numpy(seconds).astype(np.float64)
+    seconds = as_numpy(seconds).astype(np.float64)
     contexts = DEFAULT_CONTEXTS if contexts is None else contexts
     fig = Figure(figsize=(7.0, 4.0), layout="constrained")
     ax = fig.add_subplot()
     for name, values in counts.items():
-        values = _numpy(values).astype(np.float64)
+        values = as_numpy(values).astype(np.float64)
         if values.shape != seconds.shape:
             raise ValueError(f"counts[{name!r}] has shape {values.shape}; expected {seconds.shape} like seconds")
         ax.plot(seconds, values, linewidth=2, label=name, gid="scheme")
