@@ -24,12 +24,12 @@ COLUMNS = (("Video-MME w/o subs", "videomme", False), ("Video-MME w/ subs", "vid
 
 def suite_score(records: Sequence[dict[str, Any]], predictions: dict[str, str]) -> float:
     """The suite's headline number in %: M-Avg for MLVU, accuracy otherwise."""
-    from videollm.eval.metrics import m_avg, score
+    from videollm.eval.metrics import accuracy, m_avg, score
 
-    results = score(records, predictions)
+    results = score(records, {qid: {"prediction": letter} for qid, letter in predictions.items()})
     if records and records[0]["suite"] == "mlvu":
         return float(m_avg(results))
-    return 100.0 * float(np.mean([r["correct"] for r in results]))
+    return float(accuracy(results))
 
 
 def baseline_table(split: str = "test", frame_budgets: Sequence[int] = FRAME_BUDGETS) -> dict[str, dict[str, float]]:

@@ -207,5 +207,7 @@ class BlindModel:
 
 
 def accuracy(records: Sequence[dict[str, Any]], predictions: dict[str, str]) -> float:
-    """Plain accuracy in % (the evaluator in :mod:`videollm.eval` gives the full tables)."""
-    return 100.0 * float(np.mean([predictions.get(r["id"]) == r["answer"] for r in records]))
+    """Accuracy in % of ``{id: letter}`` predictions (:mod:`videollm.eval.metrics` gives the full tables)."""
+    from videollm.eval.metrics import accuracy as overall, score
+
+    return overall(score(records, {qid: {"prediction": letter} for qid, letter in predictions.items()}))
