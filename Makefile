@@ -3,7 +3,8 @@
 #   make test     set up and run the whole test suite (what CI runs)
 #   make lab      open JupyterLab on the student labs
 #   make labs     regenerate labs/ from solutions/
-#   make data     generate the course's synthetic clips into data/cache/ (cached)
+#   make data     generate the course's synthetic clips into data/cache/ (cached) and the benchmark manifests
+#   make baselines  print the random / blind / frame-limited-oracle table of every benchmark suite
 # Every target creates .venv and installs the pinned environment on first use.
 
 PYTHON ?= python3
@@ -15,7 +16,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export MPLBACKEND := Agg
 
-.PHONY: setup course test lab labs data clean
+.PHONY: setup course test lab labs data baselines clean
 
 setup: $(STAMP)
 
@@ -29,11 +30,16 @@ $(STAMP): pyproject.toml requirements.lock
 
 data: setup
 	$(PY) -m videollm.data build
+	$(PY) -m videollm.benchmarks build
+
+baselines: setup
+	$(PY) -m videollm.benchmarks baselines
 
 labs: setup
 	$(PY) -m grader build
 
 course: data labs
+	$(PY) -m videollm.benchmarks baselines
 	$(PY) -m grader samples
 	$(PY) -m grader autograde grader/work/samples
 

@@ -153,6 +153,14 @@ def _narrate(b: SceneBuilder, rng: np.random.Generator, ctx: Context, busy: list
         t += float(rng.uniform(8, 20))
 
 
+def _maybe_zoom(b: SceneBuilder, rng: np.random.Generator, ctx: Context) -> None:
+    """Half the time, the camera slowly zooms in (1.15-1.4x) over a stretch of the clip."""
+    if rng.random() < 0.5:
+        start = int(rng.integers(0, ctx.num_frames // 2))
+        end = int(rng.integers(start + 1, ctx.num_frames + 1))
+        b.zoom(start, end, float(rng.uniform(1.15, 1.4)))
+
+
 def _desc(color: str, shape: str) -> str:
     return f"the {color} {shape}"
 
@@ -188,6 +196,7 @@ def attribute_color(ctx: Context) -> Item:
     k = _add_mover(b, rng, ctx, colors[answer], shape)
     others = [s for s in SHAPES if s != shape]
     _distractors(b, rng, ctx, _other_colors(rng, [colors[answer]]), int(rng.integers(1, 4)), shapes=others)
+    _maybe_zoom(b, rng, ctx)
     _narrate(b, rng, ctx, [])
     return Item(b.build(), f"What colour is the {shape}?", colors, answer, {"kind": "attribute_color", "object": k})
 
@@ -221,6 +230,7 @@ def ocr(ctx: Context) -> Item:
     start = int(rng.integers(0, T - length + 1))
     b.show_text(words[answer], start, start + length, y=int(rng.integers(4, ctx.height - 24)))
     _distractors(b, rng, ctx, rng.permutation(COLOR_NAMES), int(rng.integers(1, 4)))
+    _maybe_zoom(b, rng, ctx)
     _narrate(b, rng, ctx, [])
     return Item(b.build(), "What word is written on the sign that appears in the video?", words, answer,
                 {"kind": "ocr"})
@@ -342,6 +352,7 @@ def topic(ctx: Context) -> Item:
     topics, answer = _choose(rng, list(TOPICS), ctx.num_options)
     b = ctx.builder(background=topics[answer])
     _distractors(b, rng, ctx, rng.permutation(COLOR_NAMES), int(rng.integers(2, 5)))
+    _maybe_zoom(b, rng, ctx)
     _narrate(b, rng, ctx, [])
     return Item(b.build(), "What is in the background of this video?", [TOPICS[t] for t in topics], answer,
                 {"kind": "topic", "options": topics})
