@@ -15,8 +15,10 @@ def small_scene(**kwargs) -> world.SceneBuilder:
 
 
 def warp_agreement(rendered: world.Rendered, frames=None) -> float:
-    """Fraction of pixels with finite motion whose colour equals frame t-1's at p - motion (rounded)."""
-    frames_, motion = rendered.frames, rendered.motion
+    """Fraction of pixels with finite motion whose colour equals frame t-1's at p - motion (rounded), among
+    those whose source pixel showed the same object (content hidden behind another object has no colour to
+    compare)."""
+    frames_, motion, seg = rendered.frames, rendered.motion, rendered.segmentation
     T, H, W = frames_.shape[:3]
     ok = total = 0
     for t in frames if frames is not None else range(1, T):
@@ -24,6 +26,7 @@ def warp_agreement(rendered: world.Rendered, frames=None) -> float:
         py = np.round(ys + 0.0 - motion[t, ys, xs, 1]).astype(int)
         px = np.round(xs + 0.0 - motion[t, ys, xs, 0]).astype(int)
         inside = (py >= 0) & (py < H) & (px >= 0) & (px < W)
+        inside[inside] &= seg[t - 1, py[inside], px[inside]] == seg[t, ys[inside], xs[inside]]
         same = np.all(frames_[t, ys[inside], xs[inside]] == frames_[t - 1, py[inside], px[inside]], axis=-1)
         ok, total = ok + same.sum(), total + inside.sum()
     return ok / total
@@ -146,6 +149,8 @@ def test_the_same_calls_give_the_same_arrays():
         (lambda b: b.act(0, "dance", 3), "unknown action"),
         (lambda b: b.act(5, "jump", 3), "no object 5"),
         (lambda b: b.look_away(30, 33, turn=4), "look_away needs"),
+        (lambda b: b.insert(36, world.SceneBuilder(6, 4.0, 64, 96).build()), "strictly inside"),
+        (lambda b: b.insert(5, world.SceneBuilder(6, 4.0, 32, 32).build()), "same size"),
     ],
 )
 def test_bad_calls_say_what_is_wrong(call, message):

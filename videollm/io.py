@@ -8,7 +8,8 @@ uses PyAV with H.264 or MPEG-4 Part 2.
 - :func:`load_video` decodes all frames, ``num_frames`` uniform ones, or Qwen-style ``fps`` sampling
   (see :mod:`videollm.sampling`), with each kept frame's presentation time.
 - :func:`to_tensor` turns frames into a ``(T, 3, H, W)`` float tensor in [0, 1].
-- :func:`write_video` encodes frames to a file.
+- :func:`write_video` encodes frames to a file, with a mono AAC sound track when given samples.
+- :func:`load_audio` decodes a file's sound track to mono float32 samples.
 
 Both decoders give the same pixels (bit for bit) and the same timestamps on the course's clips.
 """
@@ -30,9 +31,15 @@ CODECS = {"h264": "libx264", "mpeg4": "mpeg4"}
 # Decoding back ends accepted by load_video.
 BACKENDS = ("auto", "decord", "pyav")
 
+# Sound tracks are AAC-LC from FFmpeg's native encoder (bundled with PyAV's wheels), the audio codec MP4 players
+# expect. 64 kbit/s is generous for 16 kHz mono: tones come back with their timing and level intact.
+AUDIO_CODEC = "aac"
+AUDIO_BIT_RATE = 64_000
+
 
 class VideoDecodeError(ValueError):
-    """A file exists but cannot be read as a video (empty, corrupt, not a video, no video stream)."""
+    """A file exists but cannot be read as a video (empty, corrupt, not a video, no video stream), or, for
+    :func:`load_audio`, has no readable audio stream."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,7 @@ class VideoInfo:
         duration: stream duration in seconds.
         width, height: frame size in pixels.
         codec: FFmpeg decoder name, e.g. ``"h264"``, ``"mpeg4"``, ``"vp9"``.
+        has_audio: whether the file also has an audio stream (decode it with :func:`load_audio`).
     """
 
     path: Path
@@ -55,6 +63,7 @@ class VideoInfo:
     width: int
     height: int
     codec: str
+    has_audio: bool = False
 
 
 def _check_file(path: str | Path) -> Path:
@@ -163,6 +172,7 @@ def probe_video(path: str | Path) -> VideoInfo:
             width=int(stream.codec_context.width),
             height=int(stream.codec_context.height),
             codec=stream.codec_context.name,
+            has_audio=bool(container.streams.audio),
         )
 
 
@@ -358,6 +368,48 @@ def to_tensor(frames: np.ndarray, device=None, dtype=None):
     return tensor.div_(255)
 
 
+def _check_audio(audio, sample_rate) -> np.ndarray:
+    """Validate a sound track for :func:`write_video`; return it as contiguous float32."""
+    import av
+
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
+        raise ValueError(f"sample_rate must be a positive integer (Hz); got {sample_rate!r}")
+    rates = av.codec.Codec(AUDIO_CODEC, "w").audio_rates or ()
+    if rates and sample_rate not in rates:
+        raise ValueError(f"AAC cannot encode {sample_rate} Hz audio; choose one of {sorted(rates)} (16000 is usual)")
+    samples = np.asarray(audio)
+    if samples.ndim != 1 or not np.issubdtype(samples.dtype, np.floating):
+        raise ValueError(
+            f"audio must be mono float samples of shape (N,); got {samples.dtype} of shape {samples.shape}"
+            + (": mix the channels down first, e.g. audio.mean(axis=-1)" if samples.ndim == 2 else "")
+        )
+    if len(samples) == 0:
+        raise ValueError("audio has no samples; pass audio=None for a video without sound")
+    if not np.all(np.isfinite(samples)):
+        raise ValueError("audio contains NaN or infinite samples")
+    peak = float(np.abs(samples).max())
+    if peak > 1:
+        raise ValueError(f"audio samples must lie in [-1, 1]; the largest is {peak:.3g}: divide by the peak, or clip")
+    return np.ascontiguousarray(samples, dtype=np.float32)
+
+
+def _encode_audio(container, stream, samples: np.ndarray, sent: int, until: int, final: bool = False) -> int:
+    """Send ``samples[sent:until]`` to the AAC encoder in whole 1024-sample frames (and, if ``final``, the rest
+    as a shorter last frame, which AAC allows), mux what comes out; return how many samples have been sent."""
+    import av
+
+    size = stream.codec_context.frame_size or 1024  # AAC-LC frames are always 1024 samples
+    until = min(until, len(samples))
+    while sent < until and (until - sent >= size or final):
+        chunk = samples[sent : min(sent + size, until)]
+        frame = av.AudioFrame.from_ndarray(chunk[None, :], format="fltp", layout="mono")  # AAC takes planar float
+        frame.sample_rate, frame.pts = stream.codec_context.sample_rate, sent  # pts counts samples (time base 1/rate)
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        sent += len(chunk)
+    return sent
+
+
 def write_video(
     path: str | Path,
     frames: np.ndarray,
@@ -366,8 +418,10 @@ def write_video(
     crf: int = 18,
     gop_size: int = 12,
     pix_fmt: str = "yuv420p",
+    audio: np.ndarray | None = None,
+    sample_rate: int = 16000,
 ) -> Path:
-    """Encode ``frames`` to ``path`` with PyAV.
+    """Encode ``frames`` (and optionally a mono sound track) to ``path`` with PyAV.
 
     Args:
         frames: ``(T, H, W, 3)`` uint8 RGB.
@@ -377,6 +431,13 @@ def write_video(
         crf: H.264 constant rate factor (0 lossless … 51 worst); 18 is visually lossless. Ignored for mpeg4.
         gop_size: distance between keyframes. No B-frames are used, so every non-key frame is a P-frame.
         pix_fmt: ``"yuv420p"`` (plays everywhere; needs even H and W) or ``"yuv444p"`` (no chroma loss).
+        audio: None (no sound track), or ``(N,)`` float samples in [-1, 1], mono, starting with frame 0, e.g.
+            from :func:`videollm.audio.tone_track`. Encoded as AAC-LC at 64 kbit/s, interleaved with the video.
+            Its length is not checked against the video's (``T / fps`` seconds is usual).
+        sample_rate: samples per second of ``audio`` (one of AAC's rates, e.g. 16000, 22050, 44100, 48000).
+
+    The video stream is encoded the same way with or without audio: its packets, and so the decoded frames,
+    are identical.
 
     Returns:
         The path written.
@@ -401,6 +462,7 @@ def write_video(
         raise ValueError(
             f"{pix_fmt} needs even width and height; got {width}x{height}: crop or pad the frames, or use pix_fmt='yuv444p'"
         )
+    samples = _check_audio(audio, sample_rate) if audio is not None else None
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -417,9 +479,76 @@ def write_video(
         else:
             # MPEG-4 Part 2 has no CRF; a high bit rate keeps the quantiser near its finest step.
             stream.bit_rate = max(1_000_000, int(4 * width * height * float(rate)))
-        for image in frames:
+        sound = None
+        if samples is not None:
+            sound = container.add_stream(AUDIO_CODEC, rate=int(sample_rate))
+            sound.layout = "mono"
+            sound.bit_rate = AUDIO_BIT_RATE
+        sent = 0  # audio samples given to the encoder so far
+        for index, image in enumerate(frames):
             for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
                 container.mux(packet)
+            if sound is not None:
+                # Keep the streams interleaved in time: send the sound up to the end of this frame.
+                sent = _encode_audio(container, sound, samples, sent, int((index + 1) * sample_rate / rate))
         for packet in stream.encode():  # flush the encoder
             container.mux(packet)
+        if sound is not None:
+            _encode_audio(container, sound, samples, sent, len(samples), final=True)
+            for packet in sound.encode():
+                container.mux(packet)
     return path
+
+
+def load_audio(path: str | Path, sample_rate: int | None = None) -> tuple[np.ndarray, int]:
+    """Decode the first audio stream of ``path`` to mono float32 samples (PyAV).
+
+    Channels are mixed down and the rate converted by FFmpeg's resampler when needed. AAC pads its last frame
+    to 1024 samples; the padding is cut off where the container states the stream's duration (MP4 does), so a
+    track written by :func:`write_video` to ``.mp4`` comes back with its own length (from ``.mkv``, up to 1023
+    samples longer).
+
+    Args:
+        path: a video or audio file.
+        sample_rate: the rate to return, or None for the stream's own rate.
+
+    Returns:
+        samples: ``(N,)`` float32, nominally in [-1, 1] (lossy codecs can overshoot slightly).
+        sample_rate: samples per second of ``samples``.
+
+    Raises:
+        FileNotFoundError: no such file.
+        VideoDecodeError: empty or unreadable file, no audio stream, or audio that fails to decode.
+    """
+    import av
+
+    path = _check_file(path)
+    if sample_rate is not None and (
+        isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0
+    ):
+        raise ValueError(f"sample_rate must be a positive integer (Hz) or None; got {sample_rate!r}")
+    try:
+        container = av.open(str(path))
+    except av.error.FFmpegError as error:
+        raise VideoDecodeError(f"could not decode {path}: {_short(error)}; is it a video or audio file?") from error
+    with container:
+        if not container.streams.audio:
+            kinds = sorted({s.type for s in container.streams}) or ["none"]
+            raise VideoDecodeError(
+                f"no audio stream in {path} (streams: {', '.join(kinds)}); write one with "
+                "write_video(..., audio=samples)"
+            )
+        stream = container.streams.audio[0]
+        rate = int(sample_rate or stream.codec_context.sample_rate or stream.rate)
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        chunks = []
+        try:
+            for frame in container.decode(stream):
+                chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
+            chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))  # flush
+        except av.error.FFmpegError as error:
+            raise VideoDecodeError(f"could not decode the audio of {path}: {_short(error)}") from error
+        samples = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
+        if stream.duration is not None and stream.time_base is not None:
+            samples = samples[: int(round(stream.duration * stream.time_base * rate))]
+    return np.ascontiguousarray(samples), rate

@@ -306,7 +306,7 @@ class SceneBuilder:
         """Cut to ``scene`` (same size and fps) for its length from frame ``start``, then cut back."""
         if (scene.height, scene.width, scene.fps) != (self.H, self.W, self.fps):
             raise ValueError("an inserted scene must have the same size and fps")
-        if not 0 < start and start + scene.num_frames < self.T:
+        if not (0 < start and start + scene.num_frames < self.T):
             raise ValueError(f"the insert ({scene.num_frames} frames at {start}) must lie strictly inside the scene")
         self.inserts.append((int(start), scene))
 

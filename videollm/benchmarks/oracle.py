@@ -34,7 +34,7 @@ def _cue_texts(scene: Scene, frames: np.ndarray) -> list[str]:
     from videollm.subtitles import Cue, cues_for_frames
 
     cues = [Cue(c.start, c.end, c.text) for c in scene.cues]
-    return [c.text for c in cues_for_frames(cues, frames / scene.fps)]
+    return [c.text for c in cues_for_frames(cues, frames / scene.fps, fps=scene.fps)]
 
 
 def solve(record: dict[str, Any], scene: Scene, frames: np.ndarray | None = None,
