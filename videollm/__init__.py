@@ -6,6 +6,12 @@ One module per idea; lectures, labs and tests all import from here.
 - ``videollm.sampling``  which frames to keep: uniform and FPS-based (Qwen's ``smart_nframes``)
 - ``videollm.synth``     the course's deterministic synthetic video world, with ground truth
 - ``videollm.data``      the clip manifest in ``data/`` and its on-demand cache
+- ``videollm.world``     the event world: scripted scenes (actions, camera, signs, cut-ins, subtitles, tones)
+- ``videollm.glyphs``    a built-in bitmap font for on-screen text
+- ``videollm.subtitles`` SubRip files and the subtitle lines a model sees with its sampled frames
+- ``videollm.audio``     tone tracks and a tone detector (the sound track of the event world)
+- ``videollm.benchmarks`` unit 09: the course's Video-MME-, PerceptionTest- and MLVU-like suites, with baselines
+- ``videollm.eval``      unit 09: answer parsing as lmms-eval does it, metrics, open-ended scoring, results CLI
 - ``videollm.vit``       unit 01: patchify, patch/tubelet embedding, pos-embed resampling, token counts
 - ``videollm.plots``     figures the lectures draw (frames and sampling; patches and token budgets)
 - ``videollm.arrays``    ``as_numpy``: a tensor on any device, or an array-like, as a NumPy array
