@@ -44,8 +44,7 @@ def test_event_timeline_draws_a_row_per_object_and_every_event_kind():
     assert ax.get_xlim() == (0, scene.duration)
 
 
-def test_spans_and_events_at():
-    assert pw._spans(np.array([0, 1, 1, 0, 1], bool)) == [(1, 3), (4, 5)]
+def test_events_at():
     scene = busy_scene()
     assert pw.events_at(scene, 3) == ["red square jump"]
     assert "look_away" in pw.events_at(scene, 30)

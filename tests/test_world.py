@@ -187,6 +187,7 @@ def test_save_scene_writes_video_audio_subtitles_and_ground_truth(tmp_path):
     assert [e["kind"] for e in record["events"]] == ["jump", "text"]
     with np.load(tmp_path / "demo.npz") as gt:
         assert gt["motion"].shape == (40, 64, 96, 2) and gt["boxes"].shape == (40, 1, 4)
+        assert gt["visible_fraction"].shape == (40, 1)
         assert gt["segmentation"].dtype == np.int8
     # The decoded frames are the rendered ones (up to the lossy encoder), sign included.
     rendered = world.render(scene).frames
@@ -195,3 +196,32 @@ def test_save_scene_writes_video_audio_subtitles_and_ground_truth(tmp_path):
     assert text["text"] == "HELLO" and (text["start"], text["end"]) == (20, 30)
     band = slice(text["y"], text["y"] + 14)
     assert not np.array_equal(rendered[25, band], rendered[19, band]), "the sign is not drawn"
+
+
+def test_textures_darken_a_pattern_that_turns_with_the_object():
+    b = small_scene()
+    k = b.add_object("square", "red", 20, (30, 30), (0, 0), texture="stripes", spin=0.1)
+    j = b.add_object("square", "green", 16, (70, 30), (0, 0), texture="checks")
+    out = world.render(b.build())
+    red, green = np.array(world.COLORS["red"]), np.array(world.COLORS["green"])
+    for obj, color in ((k, red), (j, green)):
+        shades = np.unique(out.frames[0][out.segmentation[0] == obj], axis=0)
+        assert {tuple(c) for c in shades} == {tuple(color), tuple(color * 3 // 5)}
+    # The stripes rotate with the square, so the moving pattern is explained by the motion field.
+    assert warp_agreement(out) > 0.95
+    with pytest.raises(ValueError, match="unknown texture"):
+        small_scene().add_object("square", "red", 10, (5, 5), texture="dots")
+
+
+def test_occlusion_is_measured_while_rendering():
+    b = small_scene()
+    k = b.add_object("square", "red", 20, (30, 30), (0, 0))
+    b.add_object("circle", "blue", 16, (10, 30), (2, 0))  # drawn on top, slides across the square
+    scene = b.build()
+    out = world.render(scene)
+    fraction = out.visible_fraction[:, k]
+    assert fraction[0] == 1.0 and fraction.min() < 0.5
+    events = world.occlusion_events(scene, out)
+    assert [(e["kind"], e["object"]) for e in events] == [("occluded", k)]
+    assert np.all(fraction[events[0]["frame"]:events[0]["end"]] < 0.5)
+    assert world.runs(np.array([0, 1, 1, 0, 1], dtype=bool)) == [(1, 3), (4, 5)]

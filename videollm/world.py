@@ -26,6 +26,9 @@ content at pixel ``p`` of frame ``t`` was at ``p - (dx, dy)`` in frame ``t - 1``
 ``synth``), for objects and background alike, so a camera pan moves everything. It is NaN where the content has no
 past: frame 0, the first frame an object is drawn, and the frames at a cut.
 
+Objects may be solid, striped or checked (:data:`TEXTURES`); stripes turn with the object, so the texture shows
+rotation that a solid square hides. Occlusion is found while rendering (:func:`occlusion_events`).
+
 Everything follows from the builder's calls (themselves drawn from one seed by :mod:`videollm.benchmarks`), so a
 scene is byte-identical on every machine; :data:`WORLD_VERSION` is bumped whenever that would change.
 """
@@ -45,6 +48,8 @@ from videollm import synth
 WORLD_VERSION = 1
 
 SHAPES = ("square", "circle", "triangle", "diamond")
+#: Surface patterns: stripes and checks are drawn in a darker shade of the object's colour and turn with it.
+TEXTURES = ("solid", "stripes", "checks")
 #: Colour names for :data:`videollm.synth.PALETTE`, in the same order.
 COLORS: dict[str, tuple[int, int, int]] = dict(
     zip(("red", "green", "blue", "yellow", "orange", "purple", "cyan", "magenta"), synth.PALETTE)
@@ -100,7 +105,8 @@ class Scene:
         fps, height, width: playback rate and frame size ``H x W``.
         background: background spec (``"plain"``, ``"gradient"``, ``"photo:<name>"``); ``canvas`` is ``(H, 2W, 3)``
             uint8.
-        shapes: ``K`` shape names; ``sizes``: ``(K,)`` int, the side of each object's square at scale 1.
+        shapes, textures: ``K`` names each (:data:`SHAPES`, :data:`TEXTURES`); ``sizes``: ``(K,)`` int, the
+            side of each object's square at scale 1.
         centre: ``(T, K, 2)`` float64 canvas coordinates ``(x, y)``; ``angle``: ``(T, K)`` radians; ``scale``: ``(T, K)``.
         color: ``(T, K)`` int, index into :data:`COLOR_NAMES`.
         present: ``(T, K)`` bool, the object is in the scene; ``hidden``: ``(T, K)`` bool, present but not drawn
@@ -119,6 +125,7 @@ class Scene:
     background: str
     canvas: np.ndarray
     shapes: list[str]
+    textures: list[str]
     sizes: np.ndarray
     centre: np.ndarray
     angle: np.ndarray
@@ -223,7 +230,8 @@ class SceneBuilder:
 
     def add_object(self, shape: str, color: str, size: int, position: tuple[float, float],
                    velocity: tuple[float, float] = (0, 0), dynamics: str = "bounce", appear: int = 0,
-                   leave: int | None = None, stop: int | None = None, spin: float = 0.0) -> int:
+                   leave: int | None = None, stop: int | None = None, spin: float = 0.0,
+                   texture: str = "solid") -> int:
         """Add an object; returns its index ``k``.
 
         Args:
@@ -235,11 +243,14 @@ class SceneBuilder:
                 ``"stop"`` (moves until frame ``stop``, then stays).
             appear, leave: the object is in the scene for ``appear <= t < leave`` (``leave=None``: to the end).
             spin: constant rotation in radians per frame.
+            texture: one of :data:`TEXTURES`.
         """
         if shape not in SHAPES:
             raise ValueError(f"unknown shape {shape!r}; choose one of {SHAPES}")
         if color not in COLORS:
             raise ValueError(f"unknown colour {color!r}; choose one of {COLOR_NAMES}")
+        if texture not in TEXTURES:
+            raise ValueError(f"unknown texture {texture!r}; choose one of {TEXTURES}")
         if dynamics not in ("bounce", "linear", "stop"):
             raise ValueError(f"unknown dynamics {dynamics!r}; choose 'bounce', 'linear' or 'stop'")
         if dynamics == "stop" and stop is None:
@@ -249,7 +260,8 @@ class SceneBuilder:
             raise ValueError(f"need 0 <= appear < leave <= {self.T}; got appear={appear}, leave={leave}")
         self.objects.append(dict(shape=shape, color=color, size=int(size), position=tuple(map(float, position)),
                                  velocity=tuple(map(float, velocity)), dynamics=dynamics, appear=int(appear),
-                                 leave=leave, stop=None if stop is None else int(stop), spin=float(spin)))
+                                 leave=leave, stop=None if stop is None else int(stop), spin=float(spin),
+                                 texture=texture))
         return len(self.objects) - 1
 
     def act(self, k: int, action: str, start: int) -> tuple[int, int]:
@@ -382,7 +394,7 @@ class SceneBuilder:
         meta = {"generator": "videollm.world", "version": WORLD_VERSION, "background": self.background_desc,
                 "objects": objs, **self.meta}
         return Scene(fps=self.fps, height=self.H, width=self.W, background=self.background, canvas=self.canvas,
-                     shapes=[o["shape"] for o in objs], sizes=size, centre=centre, angle=angle, scale=scale,
+                     shapes=[o["shape"] for o in objs], textures=[o["texture"] for o in objs], sizes=size, centre=centre, angle=angle, scale=scale,
                      color=color, present=present, hidden=hidden, camera=camera, zoom=zoom, shown=shown,
                      texts=list(self.texts), cues=sorted(self.cues, key=lambda c: c.start),
                      inserts=list(self.inserts), tones=tones, events=events, meta=meta)
@@ -400,11 +412,14 @@ class Rendered:
         frames: ``(T, H, W, 3)`` uint8 RGB.
         segmentation: ``(T, H, W)`` int8: topmost object index, -1 background, -2 inside a cut-in segment.
         motion: ``(T, H, W, 2)`` float32 ``(dx, dy)``; NaN where the content has no previous frame.
+        visible_fraction: ``(T, K)`` float32, the share of each object's on-screen pixels not covered by another
+            object; NaN where none of it is on screen (or the frame shows a cut-in).
     """
 
     frames: np.ndarray
     segmentation: np.ndarray
     motion: np.ndarray
+    visible_fraction: np.ndarray
 
 
 def _inside(shape: str, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -418,8 +433,16 @@ def _inside(shape: str, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return (np.abs(v) <= 1) & (2 * np.abs(u) <= v + 1)  # triangle, apex up
 
 
-def _render_chunk(scene: Scene, t0: int, t1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Frames ``t0 .. t1 - 1`` of ``scene`` ignoring cut-ins and text: ``(frames, labels, motion)``."""
+def _texture_shade(textures: list[str], index: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Which object pixels a texture darkens, from their object-frame coordinates ``(u, v)`` in [-1, 1]."""
+    kind = np.array([TEXTURES.index(t) for t in textures])[index]
+    stripes = np.floor((u + 1) * 2.5).astype(np.int64) % 2 == 1  # five vertical stripes across the object
+    checks = (np.floor((u + 1) * 2).astype(np.int64) + np.floor((v + 1) * 2).astype(np.int64)) % 2 == 1
+    return ((kind == 1) & stripes) | ((kind == 2) & checks)
+
+
+def _render_chunk(scene: Scene, t0: int, t1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Frames ``t0 .. t1 - 1`` of ``scene`` ignoring cut-ins and text: ``(frames, labels, motion, fraction)``."""
     H, W, K = scene.height, scene.width, len(scene.shapes)
     ts = np.arange(t0, t1)
     prev = np.maximum(ts - 1, 0)
@@ -435,6 +458,7 @@ def _render_chunk(scene: Scene, t0: int, t1: int) -> tuple[np.ndarray, np.ndarra
     labels = np.zeros((len(ts), H, W), dtype=np.int64)  # 0 background, k + 1 object k
     canon_u = np.zeros((len(ts), H, W))
     canon_v = np.zeros((len(ts), H, W))
+    area = np.zeros((len(ts), K))  # on-screen pixels of each object, covered or not
     for k in range(K):  # objects are few; everything inside is vectorised over (frames, H, W)
         half = 0.5 * scene.sizes[k] * scene.scale[ts, k][:, None, None]
         cos, sin = np.cos(scene.angle[ts, k])[:, None, None], np.sin(scene.angle[ts, k])[:, None, None]
@@ -443,6 +467,7 @@ def _render_chunk(scene: Scene, t0: int, t1: int) -> tuple[np.ndarray, np.ndarra
         u = (cos * dx + sin * dy) / half  # rotate by -angle, then normalise
         v = (-sin * dx + cos * dy) / half
         mask = _inside(scene.shapes[k], u, v) & scene.drawn[ts, k][:, None, None]
+        area[:, k] = mask.sum(axis=(1, 2))
         labels = np.where(mask, k + 1, labels)
         canon_u = np.where(mask, u, canon_u)
         canon_v = np.where(mask, v, canon_v)
@@ -450,6 +475,8 @@ def _render_chunk(scene: Scene, t0: int, t1: int) -> tuple[np.ndarray, np.ndarra
     if K:
         index = np.clip(labels - 1, 0, K - 1)
         colored = palette[scene.color[ts][np.arange(len(ts))[:, None, None], index]]  # (n, H, W, 3)
+        shade = _texture_shade(scene.textures, index, canon_u, canon_v)[..., None]
+        colored = np.where(shade, (colored.astype(np.uint16) * 3 // 5).astype(np.uint8), colored)
         frames = np.where((labels > 0)[..., None], colored, frames)
     # Motion: where was this content one frame earlier? Background points stay put on the canvas; object points
     # move with their object (centre, angle, scale at t - 1).
@@ -473,7 +500,10 @@ def _render_chunk(scene: Scene, t0: int, t1: int) -> tuple[np.ndarray, np.ndarra
         was_drawn = scene.drawn[prev][np.arange(len(ts))[:, None, None], k]
         no_past = no_past | ((labels > 0) & ~was_drawn)
     motion[np.broadcast_to(no_past, labels.shape)] = np.nan
-    return frames, labels, motion
+    shown = np.stack([(labels == k + 1).sum(axis=(1, 2)) for k in range(K)], axis=1) if K else area
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fraction = np.where(area > 0, shown / area, np.nan).astype(np.float32)
+    return frames, labels, motion, fraction
 
 
 def render(scene: Scene, chunk: int = 32) -> Rendered:
@@ -487,14 +517,16 @@ def render(scene: Scene, chunk: int = 32) -> Rendered:
     frames = np.empty((T, H, W, 3), dtype=np.uint8)
     segmentation = np.empty((T, H, W), dtype=np.int8)
     motion = np.empty((T, H, W, 2), dtype=np.float32)
+    fraction = np.empty((T, len(scene.shapes)), dtype=np.float32)
     for t0 in range(0, T, chunk):
         t1 = min(t0 + chunk, T)
-        f, labels, m = _render_chunk(scene, t0, t1)
+        f, labels, m, fraction[t0:t1] = _render_chunk(scene, t0, t1)
         frames[t0:t1], segmentation[t0:t1], motion[t0:t1] = f, (labels - 1).astype(np.int8), m
     for s, inner in scene.inserts:
         sub = render(inner, chunk)
         e = s + inner.num_frames
         frames[s:e], segmentation[s:e], motion[s:e] = sub.frames, -2, sub.motion
+        fraction[s:e] = np.nan
         motion[s], motion[e] = np.nan, np.nan  # the cuts
     for overlay in scene.texts:
         from videollm.glyphs import draw_text
@@ -508,7 +540,32 @@ def render(scene: Scene, chunk: int = 32) -> Rendered:
         steady = idx[(idx > overlay.start) & scene.shown[np.maximum(idx - 1, 0)]]
         motion[steady, y0:y1, x0:x1] = 0.0
         motion[idx[~np.isin(idx, steady)], y0:y1, x0:x1] = np.nan
-    return Rendered(frames=frames, segmentation=segmentation, motion=motion)
+    return Rendered(frames=frames, segmentation=segmentation, motion=motion, visible_fraction=fraction)
+
+
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``[(start, end), ...]`` of the runs of True in a 1-D bool array (end exclusive).
+
+    >>> runs(np.array([0, 1, 1, 0, 1], dtype=bool))
+    [(1, 3), (4, 5)]
+    """
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], np.asarray(mask).astype(np.int8), [0]])))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+
+
+def occlusion_events(scene: Scene, rendered: Rendered, threshold: float = 0.5) -> list[dict[str, Any]]:
+    """Spans where an object on screen is mostly hidden behind others: visible fraction below ``threshold``.
+
+    Returns events ``{"kind": "occluded", "frame", "end", "time", "object", "description"}`` (end exclusive),
+    found from the rendered masks (occlusion is not part of the geometric script).
+    """
+    hidden = rendered.visible_fraction < threshold  # NaN compares False: off screen is not "occluded"
+    events = []
+    for k in range(hidden.shape[1]):
+        for start, end in runs(hidden[:, k]):
+            events.append({"kind": "occluded", "frame": start, "end": end, "time": round(start / scene.fps, 4),
+                           "object": k, "description": scene.describe(k, start)})
+    return events
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -536,8 +593,9 @@ def save_scene(scene: Scene, directory: str | Path, name: str, extra: dict[str, 
 
     The ``.npz`` holds ``centre (T, K, 2)``, ``angle``, ``scale``, ``color``, ``present``, ``hidden`` (the tracks),
     ``boxes (T, K, 4)``, ``camera (T, 2)``, ``zoom (T,)``, ``shown (T,)``, ``segmentation (T, H, W)`` int8 and
-    ``motion (T, H, W, 2)`` float16 (NaN where undefined). The ``.json`` is written last: its presence means the
-    rest is complete. Returns the ``.mp4`` path.
+    ``motion (T, H, W, 2)`` float16 (NaN where undefined) and ``visible_fraction (T, K)``. The ``.json`` (whose
+    event list also gets the occlusion events found while rendering) is written last: its presence means the rest
+    is complete. Returns the ``.mp4`` path.
     """
     from videollm.audio import tone_track
     from videollm.io import write_video
@@ -556,8 +614,11 @@ def save_scene(scene: Scene, directory: str | Path, name: str, extra: dict[str, 
         scale=scene.scale.astype(np.float32), color=scene.color.astype(np.int8), present=scene.present,
         hidden=scene.hidden, boxes=scene.boxes(), camera=scene.camera.astype(np.float32),
         zoom=scene.zoom.astype(np.float32), shown=scene.shown, segmentation=out.segmentation,
+        visible_fraction=out.visible_fraction,
         motion=out.motion.astype(np.float16),
     )
     record = {"name": name, **scene_record(scene), **(extra or {})}
+    record["events"] = sorted(record["events"] + occlusion_events(scene, out),
+                              key=lambda e: (e["frame"], e["kind"], e.get("object", -1)))
     (directory / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
     return video

@@ -19,7 +19,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from videollm.world import ACTION_FRAMES, ACTIONS, COLOR_NAMES, SHAPES, TOPICS, Scene, SceneBuilder
+from videollm.world import ACTION_FRAMES, ACTIONS, COLOR_NAMES, SHAPES, TEXTURES, TOPICS, Scene, SceneBuilder
+
+#: Bump whenever a task would build a different scene (or question) from the same seed: rendered clips in the
+#: cache are keyed on it (and on :data:`videollm.world.WORLD_VERSION`).
+SCENARIOS_VERSION = 1
 
 #: Words for signs and needle cards (4-6 letters, no two alike at a glance).
 WORDS = ("APPLE", "RIVER", "TIGER", "CLOUD", "PIANO", "LEMON", "ROBOT", "CANDLE", "GARDEN", "PLANET", "MANGO",
@@ -64,9 +68,17 @@ class Context:
     width: int = 128
     meta: dict[str, Any] = field(default_factory=dict)
 
+    answer: int | None = None  # the answer's position, when the suite balances positions itself
+
     @property
     def num_frames(self) -> int:
         return int(round(self.seconds * self.fps))
+
+    def pick_answer(self) -> int:
+        """The answer's index: ``answer`` when given, else uniform (the draw is made either way, so a scene is
+        the same function of the seed whichever way the position was chosen)."""
+        drawn = int(self.rng.integers(self.num_options))
+        return drawn if self.answer is None else self.answer
 
     def builder(self, background: str | None = None) -> SceneBuilder:
         background = background or str(self.rng.choice(BACKGROUNDS))
@@ -77,18 +89,19 @@ class Context:
 # Helpers
 
 
-def _choose(rng: np.random.Generator, pool, n: int) -> tuple[list, int]:
-    """``n`` distinct options from ``pool`` in random order, and the answer's index (uniform)."""
+def _choose(ctx: Context, pool) -> tuple[list, int]:
+    """``ctx.num_options`` distinct options from ``pool`` in random order, and the answer's index."""
+    n = ctx.num_options
     if n > len(pool):
         raise ValueError(f"cannot draw {n} options from a pool of {len(pool)}")
-    picked = [pool[i] for i in rng.permutation(len(pool))[:n]]
-    return picked, int(rng.integers(n))
+    picked = [pool[i] for i in ctx.rng.permutation(len(pool))[:n]]
+    return picked, ctx.pick_answer()
 
 
-def _numbers(rng: np.random.Generator, n: int, low: int = 1, high: int = 8) -> tuple[list[int], int]:
-    """``n`` distinct counts from ``low..high`` in increasing order (as benchmarks list them), answer uniform."""
-    values = sorted(int(v) for v in rng.choice(np.arange(low, high + 1), size=n, replace=False))
-    return values, int(rng.integers(n))
+def _numbers(ctx: Context, low: int = 1, high: int = 8) -> tuple[list[int], int]:
+    """Distinct counts from ``low..high`` in increasing order (as benchmarks list them), and the answer's index."""
+    values = sorted(int(v) for v in ctx.rng.choice(np.arange(low, high + 1), size=ctx.num_options, replace=False))
+    return values, ctx.pick_answer()
 
 
 def _velocity(rng: np.random.Generator, speed: int = 2) -> tuple[int, int]:
@@ -121,8 +134,10 @@ def _action_starts(rng: np.random.Generator, count: int, lo: int, hi: int, lengt
 
 def _add_mover(b: SceneBuilder, rng: np.random.Generator, ctx: Context, color: str, shape: str | None = None,
                **kwargs) -> int:
+    """A bouncing object at a random place, solid half the time, else striped or checked."""
     shape = shape or str(rng.choice(SHAPES))
     size = _size(rng)
+    kwargs.setdefault("texture", str(rng.choice(TEXTURES, p=[0.5, 0.25, 0.25])))
     return b.add_object(shape, color, size, _place(rng, ctx, size), _velocity(rng), **kwargs)
 
 
@@ -131,7 +146,9 @@ def _distractors(b: SceneBuilder, rng: np.random.Generator, ctx: Context, colors
     """``count`` bouncing objects in the given colours that do random things now and then."""
     made = []
     for color in list(colors)[:count]:
-        k = _add_mover(b, rng, ctx, color, str(rng.choice(shapes)))
+        shape = str(rng.choice(shapes))
+        spin = 0.0 if shape == "circle" else float(rng.choice([0.0, 0.0, 0.12, -0.12]))  # some turn steadily
+        k = _add_mover(b, rng, ctx, color, shape, spin=spin)
         made.append(k)
         if actions:
             n = int(rng.integers(0, 1 + max(1, ctx.num_frames // 80)))
@@ -172,7 +189,7 @@ def _desc(color: str, shape: str) -> str:
 def count_objects(ctx: Context) -> Item:
     """How many different shapes appear? Each stays for a while and leaves, so sparse frames miss some."""
     rng = ctx.rng
-    values, answer = _numbers(rng, ctx.num_options)
+    values, answer = _numbers(ctx)
     n = values[answer]
     b = ctx.builder()
     T = ctx.num_frames
@@ -190,7 +207,7 @@ def count_objects(ctx: Context) -> Item:
 def attribute_color(ctx: Context) -> Item:
     """What colour is the <shape>? The shape is unique in the scene; distractors have other shapes."""
     rng = ctx.rng
-    colors, answer = _choose(rng, COLOR_NAMES, ctx.num_options)
+    colors, answer = _choose(ctx, COLOR_NAMES)
     b = ctx.builder()
     shape = str(rng.choice(SHAPES))
     k = _add_mover(b, rng, ctx, colors[answer], shape)
@@ -207,7 +224,7 @@ def temporal_first(ctx: Context) -> Item:
     n = ctx.num_options
     colors = [str(c) for c in rng.permutation(COLOR_NAMES)[:n]]
     shapes = [str(s) for s in rng.choice(SHAPES, size=n)]
-    answer = int(rng.integers(n))
+    answer = ctx.pick_answer()
     T = ctx.num_frames
     times = np.sort(rng.choice(np.arange(0, int(0.7 * T), 2), size=n, replace=False))
     order = [answer] + [int(i) for i in rng.permutation([i for i in range(n) if i != answer])]
@@ -223,7 +240,7 @@ def temporal_first(ctx: Context) -> Item:
 def ocr(ctx: Context) -> Item:
     """What word is on the sign? A sign shows one word for 2-6 s at a random time."""
     rng = ctx.rng
-    words, answer = _choose(rng, WORDS, ctx.num_options)
+    words, answer = _choose(ctx, WORDS)
     b = ctx.builder()
     T = ctx.num_frames
     length = int(rng.integers(int(2 * ctx.fps), int(6 * ctx.fps) + 1))
@@ -239,7 +256,7 @@ def ocr(ctx: Context) -> Item:
 def action(ctx: Context) -> Item:
     """What does the <colour> <shape> do? The target performs one kind of action; others do other things."""
     rng = ctx.rng
-    acts, answer = _choose(rng, ACTIONS, ctx.num_options)
+    acts, answer = _choose(ctx, ACTIONS)
     b = ctx.builder()
     color = str(rng.choice(COLOR_NAMES))
     shape = str(rng.choice([s for s in SHAPES if s != "circle"]))  # a spinning circle looks still
@@ -256,7 +273,7 @@ def action(ctx: Context) -> Item:
 def subtitle_name(ctx: Context) -> Item:
     """What is the name of the <colour> <shape>? Only the subtitles say it (Video-MME's subtitle setting)."""
     rng = ctx.rng
-    names, answer = _choose(rng, NAMES, ctx.num_options)
+    names, answer = _choose(ctx, NAMES)
     b = ctx.builder()
     count = int(rng.integers(2, 4))
     colors = [str(c) for c in rng.permutation(COLOR_NAMES)[:count]]
@@ -279,7 +296,7 @@ def subtitle_name(ctx: Context) -> Item:
 def count_actions(ctx: Context) -> Item:
     """How many times does the <colour> <shape> <action>? Others do the same action too, the target others too."""
     rng = ctx.rng
-    values, answer = _numbers(rng, ctx.num_options)
+    values, answer = _numbers(ctx)
     n = values[answer]
     b = ctx.builder()
     kind = str(rng.choice(ACTIONS))
@@ -303,7 +320,7 @@ def count_actions(ctx: Context) -> Item:
 def action_order(ctx: Context) -> Item:
     """In which order do these happen? Three objects each perform a different action once."""
     rng = ctx.rng
-    orders, answer = _choose(rng, list(permutations(range(3))), ctx.num_options)
+    orders, answer = _choose(ctx, list(permutations(range(3))))
     b = ctx.builder()
     colors = [str(c) for c in rng.permutation(COLOR_NAMES)[:3]]
     shapes = [str(rng.choice([s for s in SHAPES if s != "circle"])) for _ in range(3)]
@@ -332,12 +349,12 @@ def needle(ctx: Context) -> Item:
     inner = SceneBuilder(length, ctx.fps, ctx.height, ctx.width, "plain", rng)
     if rng.random() < 0.5:
         pool, question = COLOR_NAMES, "At one point the video cuts away to a single large shape. What colour is it?"
-        options, answer = _choose(rng, pool, ctx.num_options)
+        options, answer = _choose(ctx, pool)
         inner.add_object(str(rng.choice(SHAPES)), options[answer], 44, (ctx.width // 2, ctx.height // 2))
         content = {"color": options[answer]}
     else:
         question = "At one point the video cuts away to a card with a word on it. What is the word?"
-        options, answer = _choose(rng, WORDS, ctx.num_options)
+        options, answer = _choose(ctx, WORDS)
         inner.show_text(options[answer], 0, length, y=ctx.height // 2 - 7)
         content = {"word": options[answer]}
     inner.meta["content"] = content
@@ -349,7 +366,7 @@ def needle(ctx: Context) -> Item:
 def topic(ctx: Context) -> Item:
     """What is in the background? (MLVU's topic reasoning, made literal.)"""
     rng = ctx.rng
-    topics, answer = _choose(rng, list(TOPICS), ctx.num_options)
+    topics, answer = _choose(ctx, list(TOPICS))
     b = ctx.builder(background=topics[answer])
     _distractors(b, rng, ctx, rng.permutation(COLOR_NAMES), int(rng.integers(2, 5)))
     _maybe_zoom(b, rng, ctx)
@@ -365,7 +382,7 @@ def memory(ctx: Context, variant: str | None = None) -> Item:
     variant = variant or str(rng.choice(["removed", "added", "counterfactual"]))
     colors = [str(c) for c in rng.permutation(COLOR_NAMES)[:n + 1]]
     shapes = [str(s) for s in rng.choice(SHAPES, size=n + 1)]
-    answer = int(rng.integers(n))
+    answer = ctx.pick_answer()
     T = ctx.num_frames
     away = int(rng.integers(int(4 * ctx.fps), int(7 * ctx.fps) + 1))
     start = int(rng.integers(T // 4, T - away - T // 5))
@@ -394,7 +411,7 @@ def memory(ctx: Context, variant: str | None = None) -> Item:
 def physics_edge(ctx: Context) -> Item:
     """What happens when the object reaches the edge: it bounces, leaves the view, or stops short?"""
     rng = ctx.rng
-    outcomes, answer = _choose(rng, EDGE_OUTCOMES, ctx.num_options)
+    outcomes, answer = _choose(ctx, EDGE_OUTCOMES)
     outcome = outcomes[answer]
     b = ctx.builder()
     color, shape = str(rng.choice(COLOR_NAMES)), str(rng.choice(SHAPES))
@@ -419,7 +436,7 @@ def physics_edge(ctx: Context) -> Item:
 def physics_predict(ctx: Context) -> Item:
     """If the video went on, which edge would the object reach first? It drifts in a straight line."""
     rng = ctx.rng
-    edges, answer = _choose(rng, EDGES, ctx.num_options)
+    edges, answer = _choose(ctx, EDGES)
     b = ctx.builder()
     color, shape = str(rng.choice(COLOR_NAMES)), str(rng.choice(SHAPES))
     size = _size(rng)

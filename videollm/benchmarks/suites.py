@@ -28,14 +28,14 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from videollm import world
-from videollm.benchmarks.scenarios import TASKS, Context, Item
+from videollm.benchmarks.scenarios import SCENARIOS_VERSION, TASKS, Context, Item
 
 LETTERS = "ABCDEF"
 SPLITS = ("train", "val", "test")
@@ -78,7 +78,7 @@ SUITES: dict[str, Suite] = {
         "videomme", "Video-MME",
         tuple(Cell(task, scenario, bucket, seconds)
               for task, scenario in _MME_TASKS.items() for bucket, seconds in _MME_SECONDS.items()),
-        options={"train": 4, "val": 4, "test": 4}, per_cell={"train": 16, "val": 4, "test": 10}, code=1),
+        options={"train": 4, "val": 4, "test": 4}, per_cell={"train": 16, "val": 4, "test": 16}, code=1),
     "perception": Suite(
         "perception", "PerceptionTest",
         (Cell("memory", "memory", "short", (20, 40), (("area", "memory"),)),
@@ -87,12 +87,12 @@ SUITES: dict[str, Suite] = {
          Cell("physics", "physics_predict", "short", (20, 40), (("area", "physics"), ("reasoning", "predictive"))),
          Cell("counting", "count_objects", "short", (20, 40), (("area", "abstraction"), ("reasoning", "descriptive"))),
          Cell("counting", "count_actions", "short", (20, 40), (("area", "abstraction"), ("reasoning", "descriptive")))),
-        options={"train": 3, "val": 3, "test": 3}, per_cell={"train": 50, "val": 10, "test": 25}, code=2),
+        options={"train": 3, "val": 3, "test": 3}, per_cell={"train": 50, "val": 10, "test": 40}, code=2),
     "mlvu": Suite(
         "mlvu", "MLVU",
         (Cell("count", "count_actions", "long", (120, 300)), Cell("order", "action_order", "long", (120, 300)),
          Cell("needle", "needle", "long", (120, 300)), Cell("topic", "topic", "long", (120, 300))),
-        options={"train": 4, "val": 4, "test": 6}, per_cell={"train": 60, "val": 10, "test": 40}, code=3),
+        options={"train": 4, "val": 4, "test": 6}, per_cell={"train": 60, "val": 10, "test": 50}, code=3),
 }
 
 
@@ -106,25 +106,37 @@ def _seed(suite: Suite, split: str, index: int) -> int:
     return int(np.random.SeedSequence([suite.code, SPLITS.index(split), index]).generate_state(1)[0])
 
 
-def _item(scenario: str, seed: int, seconds: int, num_options: int) -> Item:
+def _item(scenario: str, seed: int, seconds: int, num_options: int, answer: int) -> Item:
     ctx = Context(np.random.default_rng(seed), num_options, float(seconds),
-                  meta={"scenario": scenario, "seed": seed})
+                  meta={"scenario": scenario, "seed": seed}, answer=answer)
     return TASKS[scenario](ctx)
 
 
-def generate(suite_name: str, split: str) -> list[dict[str, Any]]:
-    """All question records of one split of a suite, in order (deterministic)."""
+def generate(suite_name: str, split: str, code: int | None = None) -> list[dict[str, Any]]:
+    """All question records of one split of a suite, in order (deterministic).
+
+    ``code`` replaces the suite's seed code: a fresh, independent draw of the same split (used to measure the
+    spread of baselines across draws); the manifests always use the suite's own code.
+    """
     suite = get_suite(suite_name)
+    if code is not None:
+        suite = replace(suite, code=code)
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
     records = []
     index = 0
-    for cell in suite.cells:
-        for _ in range(suite.per_cell[split]):
+    n = suite.options[split]
+    for c, cell in enumerate(suite.cells):
+        # Answer positions are balanced by construction inside every cell (each letter as often as the cell's
+        # size allows, in shuffled order), as curated benchmarks balance them; chance alone would leave some
+        # letters noticeably more frequent than others in a few hundred questions.
+        cell_rng = np.random.default_rng([suite.code, SPLITS.index(split), c, 7])
+        positions = cell_rng.permutation(np.resize(np.arange(n), suite.per_cell[split]))
+        for position in positions:
             seed = _seed(suite, split, index)
             lo, hi = cell.seconds
             seconds = int(np.random.default_rng([seed, 1]).integers(lo, hi + 1))
-            item = _item(cell.scenario, seed, seconds, suite.options[split])
+            item = _item(cell.scenario, seed, seconds, n, int(position))
             clip = f"{suite.name}-{split}-{index:04d}"
             record = {
                 "id": clip, "suite": suite.name, "split": split, "clip": clip, "task": cell.task,
@@ -189,7 +201,8 @@ def load_questions(suite: str, split: str = "test", directory: Path | None = Non
 
 def item_for(record: dict[str, Any]) -> Item:
     """Regenerate a question's scene (and question) from its record; raises if the record is stale."""
-    item = _item(record["scenario"], record["seed"], record["seconds"], len(record["options"]))
+    item = _item(record["scenario"], record["seed"], record["seconds"], len(record["options"]),
+                 LETTERS.index(record["answer"]))
     if item.options != record["options"] or LETTERS[item.answer] != record["answer"]:
         raise ValueError(f"question {record['id']} no longer matches its generator (world version "
                          f"{world.WORLD_VERSION}): rebuild the manifests with `python -m videollm.benchmarks build`")
@@ -202,7 +215,7 @@ def scene_for(record: dict[str, Any]) -> world.Scene:
 
 
 def _clip_hash(record: dict[str, Any]) -> str:
-    spec = {"world": world.WORLD_VERSION, "scenario": record["scenario"], "seed": record["seed"],
+    spec = {"world": world.WORLD_VERSION, "scenarios": SCENARIOS_VERSION, "scenario": record["scenario"], "seed": record["seed"],
             "seconds": record["seconds"], "options": len(record["options"])}
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 

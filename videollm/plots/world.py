@@ -50,7 +50,7 @@ def event_timeline(scene: world.Scene, ax: Axes | None = None, title: str | None
     rows = [scene.describe(k) for k in range(K)] + ["camera", "screen", "subtitles", "sound"]
     y = {name: len(rows) - 1 - i for i, name in enumerate(rows)}
     for k in range(K):
-        spans = _spans(scene.present[:, k])
+        spans = world.runs(scene.present[:, k])
         ax.broken_barh([(s / fps, (e - s) / fps) for s, e in spans], (y[rows[k]] - 0.1, 0.2),
                        color=_rgb(scene.color[0, k]), gid="present")
     for e in scene.events:
@@ -87,12 +87,6 @@ def event_timeline(scene: world.Scene, ax: Axes | None = None, title: str | None
     ax.set_title(title or f"{scene.duration:.0f} s, {scene.num_frames} frames at {scene.fps:g} fps")
     fig.tight_layout()
     return fig
-
-
-def _spans(mask: np.ndarray) -> list[tuple[int, int]]:
-    """``[(start, end), ...]`` of the runs of True in a 1-D bool array (end exclusive)."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
 
 
 def events_at(scene: world.Scene, frame: int) -> list[str]:
