@@ -14,6 +14,7 @@ One module per idea; lectures, labs and tests all import from here.
 - ``videollm.eval``      unit 09: answer parsing as lmms-eval does it, metrics, open-ended scoring, results CLI
 - ``videollm.vit``       unit 01: patchify, patch/tubelet embedding, pos-embed resampling, token counts
 - ``videollm.vq``        unit 02 (in progress): nearest-code lookup, straight-through estimator, VQ-VAE losses
+- ``videollm.codebook``  unit 02 (in progress): EMA codebook updates, k-means initialisation, dead-code restarts
 - ``videollm.plots``     figures the lectures draw (frames and sampling; patches and token budgets)
 - ``videollm.arrays``    ``as_numpy``: a tensor on any device, or an array-like, as a NumPy array
 - ``videollm.checks``    ``compare``: a one-line check of your tensor against a reference, for labs

@@ -1,5 +1,6 @@
 """Vector quantisation (unit 02), the core: nearest-code lookup, the straight-through estimator, the VQ-VAE losses,
-and codebook statistics. (EMA codebooks, k-means initialisation, dead-code restarts, FSQ and LFQ are still to come:
+and codebook statistics. (EMA codebooks, k-means initialisation and dead-code restarts are in
+:mod:`videollm.codebook`; FSQ and LFQ are still to come:
 issue 4.)
 
 Shapes: latents ``z`` are ``(..., D)`` (any leading dims, e.g. ``(B, H, W, D)``), the codebook is ``(K, D)``,
