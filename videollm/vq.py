@@ -1,7 +1,6 @@
 """Vector quantisation (unit 02), the core: nearest-code lookup, the straight-through estimator, the VQ-VAE losses,
-and codebook statistics. (EMA codebooks, k-means initialisation and dead-code restarts are in
-:mod:`videollm.codebook`; FSQ and LFQ are still to come:
-issue 4.)
+and codebook statistics. EMA codebooks, k-means initialisation and dead-code restarts are in
+:mod:`videollm.codebook`; FSQ and LFQ in :mod:`videollm.scalar_quant`.
 
 Shapes: latents ``z`` are ``(..., D)`` (any leading dims, e.g. ``(B, H, W, D)``), the codebook is ``(K, D)``,
 indices come back with ``z``'s leading shape. Everything runs on the device of its inputs.
