@@ -101,3 +101,23 @@ def test_bad_inputs():
         motion.block_matching(np.zeros((1, 32, 32)), 16)
     with pytest.raises(ValueError, match="same shape"):
         motion.endpoint_error(torch.zeros(2, 2), torch.zeros(3, 2))
+
+
+def test_codec_vectors_inside_a_moving_square_are_its_true_motion(tmp_path):
+    from videollm import io
+
+    b = world.SceneBuilder(12, 4.0, 96, 128, "photo:coffee", np.random.default_rng(0))
+    k = b.add_object("square", "red", 48, (50, 48), (2, 1), texture="checks")
+    out = world.render(b.build())
+    path = io.write_video(tmp_path / "square.mp4", out.frames, 4.0, codec="mpeg4")
+    field, key = motion.codec_motion_field(path)
+    assert field.shape == (12, 6, 8, 2) and key[0] and not key[1:].any(), "one keyframe, then P-frames"
+    assert np.isnan(field[0]).all(), "an I-frame has no vectors"
+    truth = motion.block_ground_truth(out.motion, 16).numpy()
+    blocks = out.segmentation.reshape(12, 6, 16, 8, 16).transpose(0, 1, 3, 2, 4).reshape(12, 6, 8, 256)
+    inside = (blocks == k).all(-1) & ~key[:, None, None]
+    background = (blocks == -1).all(-1) & ~key[:, None, None]
+    assert inside.sum() > 30 and np.array_equal(field[inside], truth[inside]), "sign and placement of the vectors"
+    assert (field[background] == 0).all(-1).mean() > 0.95
+    zero_filled, _ = motion.codec_motion_field(path, fill=0.0)
+    assert not np.isnan(zero_filled).any()

@@ -16,7 +16,7 @@ One module per idea; lectures, labs and tests all import from here.
 - ``videollm.vq``        unit 02 (in progress): nearest-code lookup, straight-through estimator, VQ-VAE losses
 - ``videollm.codebook``  unit 02 (in progress): EMA codebook updates, k-means initialisation, dead-code restarts
 - ``videollm.scalar_quant`` unit 02 (in progress): FSQ and LFQ (with the MAGVIT-v2 entropy loss)
-- ``videollm.motion``    unit 04 (in progress): vectorised block matching, block ground truth, end-point error
+- ``videollm.motion``    unit 04 (in progress): vectorised block matching, codec motion vectors, end-point error
 - ``videollm.plots``     figures the lectures draw (frames and sampling; patches and token budgets)
 - ``videollm.arrays``    ``as_numpy``: a tensor on any device, or an array-like, as a NumPy array
 - ``videollm.checks``    ``compare``: a one-line check of your tensor against a reference, for labs

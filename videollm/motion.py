@@ -14,8 +14,10 @@ The search is vectorised: ``F.unfold`` cuts the search window of every block, a 
 ``(2R + 1)^2`` candidate blocks inside it, and one reduction scores them all; frame pairs are processed in chunks
 so memory stays bounded. It runs on the device of its inputs (or ``device``).
 
-Codec motion vectors (MPEG-4 Part 2 via PyAV) turned into the same ``(H/16, W/16, 2)`` field are still to come
-(issue 4).
+:func:`codec_motion_field` reads the motion vectors an encoder already computed (MPEG-4 Part 2 or H.264 decoded by
+PyAV with ``flags2=+export_mvs``) into the same ``(T, H/16, W/16, 2)`` layout, the way Video-LaVIT does: a vector
+counts as ``source * (motion_x, motion_y) / motion_scale`` pixels (``= dst - src`` for a past reference), placed in
+the 16x16 cell that holds its block's centre.
 """
 
 from __future__ import annotations
@@ -124,3 +126,45 @@ def endpoint_error(pred, truth) -> float:
     if not valid.any():
         raise ValueError("the ground truth has no defined entry to compare with")
     return float((p - t).norm(dim=-1)[valid].mean())
+
+
+def codec_motion_field(path, block: int = 16, fill: float = float("nan")) -> tuple[np.ndarray, np.ndarray]:
+    """The encoder's motion vectors of a video as a dense block field.
+
+    Args:
+        path: a video file (the course writes MPEG-4 Part 2 with ``videollm.io.write_video(..., codec="mpeg4")``:
+            I + P frames, no B-frames, the codec Video-LaVIT re-encodes to).
+        block: cell size of the output grid (Video-LaVIT: 16, the macroblock size).
+        fill: value for cells without a vector: every cell of an I-frame, intra-coded blocks. Video-LaVIT uses 0.
+
+    Returns:
+        ``field`` ``(T, ceil(H/B), ceil(W/B), 2)`` float32 ``(dx, dy)`` (the content at a block was at
+        ``p - (dx, dy)`` in the reference frame), the mean of the vectors whose block centre falls in a cell
+        (MPEG-4's 8x8 sub-blocks give four per macroblock; Video-LaVIT max-pools them instead); and ``key``
+        ``(T,)`` bool, which frames are keyframes.
+    """
+    import av
+
+    from videollm.io import _check_file
+
+    path = _check_file(path)
+    fields, keys = [], []
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.codec_context.options = {"flags2": "+export_mvs"}
+        height, width = stream.codec_context.height, stream.codec_context.width
+        rows, cols = -(-height // block), -(-width // block)
+        for frame in container.decode(stream):
+            keys.append(bool(frame.key_frame))
+            side = frame.side_data.get("MOTION_VECTORS")
+            mvs = side.to_ndarray() if side is not None else None
+            field = np.full((rows * cols, 2), fill, dtype=np.float32)
+            if mvs is not None and len(mvs):
+                cell = (np.clip(mvs["dst_y"], 0, height - 1) // block) * cols + np.clip(mvs["dst_x"], 0, width - 1) // block
+                scale = mvs["source"] / mvs["motion_scale"].astype(np.float64)
+                count = np.bincount(cell, minlength=rows * cols)
+                for axis, name in enumerate(("motion_x", "motion_y")):
+                    total = np.bincount(cell, weights=mvs[name] * scale, minlength=rows * cols)
+                    field[count > 0, axis] = (total[count > 0] / count[count > 0]).astype(np.float32)
+            fields.append(field.reshape(rows, cols, 2))
+    return np.stack(fields), np.array(keys)
