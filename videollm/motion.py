@@ -140,31 +140,12 @@ def codec_motion_field(path, block: int = 16, fill: float = float("nan")) -> tup
     Returns:
         ``field`` ``(T, ceil(H/B), ceil(W/B), 2)`` float32 ``(dx, dy)`` (the content at a block was at
         ``p - (dx, dy)`` in the reference frame), the mean of the vectors whose block centre falls in a cell
-        (MPEG-4's 8x8 sub-blocks give four per macroblock; Video-LaVIT max-pools them instead); and ``key``
-        ``(T,)`` bool, which frames are keyframes.
+        (MPEG-4's 8x8 sub-blocks give four per macroblock; Video-LaVIT max-pools them instead, see
+        :func:`videollm.lavit_motion.vectors_to_field`), I-frames left at ``fill``; and ``key`` ``(T,)`` bool,
+        which frames are keyframes.
     """
-    import av
+    from videollm.lavit_motion import read_motion_vectors, vectors_to_field
 
-    from videollm.io import _check_file
-
-    path = _check_file(path)
-    fields, keys = [], []
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        stream.codec_context.options = {"flags2": "+export_mvs"}
-        height, width = stream.codec_context.height, stream.codec_context.width
-        rows, cols = -(-height // block), -(-width // block)
-        for frame in container.decode(stream):
-            keys.append(bool(frame.key_frame))
-            side = frame.side_data.get("MOTION_VECTORS")
-            mvs = side.to_ndarray() if side is not None else None
-            field = np.full((rows * cols, 2), fill, dtype=np.float32)
-            if mvs is not None and len(mvs):
-                cell = (np.clip(mvs["dst_y"], 0, height - 1) // block) * cols + np.clip(mvs["dst_x"], 0, width - 1) // block
-                scale = mvs["source"] / mvs["motion_scale"].astype(np.float64)
-                count = np.bincount(cell, minlength=rows * cols)
-                for axis, name in enumerate(("motion_x", "motion_y")):
-                    total = np.bincount(cell, weights=mvs[name] * scale, minlength=rows * cols)
-                    field[count > 0, axis] = (total[count > 0] / count[count > 0]).astype(np.float32)
-            fields.append(field.reshape(rows, cols, 2))
-    return np.stack(fields), np.array(keys)
+    vectors, key, (height, width) = read_motion_vectors(path)
+    field = vectors_to_field(vectors, height, width, block, reduce="mean", fill=fill, fill_keyframes=False)
+    return field.numpy(), key
