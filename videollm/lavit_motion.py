@@ -69,7 +69,7 @@ def make_vectors(dst_x, dst_y, dx, dy, source=-1, motion_scale=1, size=16) -> np
         *(np.asarray(a) for a in (dst_x, dst_y, dx, dy, source, motion_scale, size)))
     if not np.isin(source, (-1, 1)).all():
         raise ValueError("source must be -1 (past reference) or +1 (future reference)")
-    mx, my = -source * motion_scale * dx, -source * motion_scale * dy
+    mx, my = source * motion_scale * dx, source * motion_scale * dy  # value = source * motion / scale
     if not (np.array_equal(mx, np.round(mx)) and np.array_equal(my, np.round(my))):
         raise ValueError("dx and dy must be multiples of 1 / motion_scale")
     out = np.zeros(dst_x.size, dtype=MOTION_VECTOR_DTYPE)
