@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import re
 import shutil
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,7 +74,11 @@ def read_result(gradebook, student: str, lab: str) -> Result:
 def autograde(folder: Path, labs: list[str] | None = None, work: Path = WORK) -> list[Result]:
     """Autograde every submission under ``folder`` (only ``labs`` if given); one ``Result`` per submission."""
     from nbgrader.api import Gradebook
+    from sqlalchemy.exc import SAWarning
+    from tqdm.auto import tqdm
 
+    # nbgrader 0.9.6's gradebook warns about its own session handling on every submission; nothing to act on.
+    warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
     found, results = find_submissions(folder)
     if labs:
         found = [s for s in found if s[1] in labs]
@@ -81,7 +86,7 @@ def autograde(folder: Path, labs: list[str] | None = None, work: Path = WORK) ->
     api = make_api(work)
     logs = work / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    for student, lab, notebook in found:
+    for student, lab, notebook in tqdm(found, desc="autograding", unit="submission"):
         target = work / "submitted" / student / lab
         if target.exists():
             shutil.rmtree(target)
