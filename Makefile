@@ -3,7 +3,8 @@
 #   make test     set up and run the whole test suite (what CI runs)
 #   make lab      open JupyterLab on the student labs
 #   make labs     regenerate labs/ from solutions/
-#   make data     generate the course's synthetic clips into data/cache/ (cached) and the benchmark manifests
+#   make data     generate the course's synthetic clips into data/cache/ (cached), the benchmark manifests, and the
+#                 small trained models the lectures load (VQ-VAE, motion tokenizer; trained once, then cached)
 #   make baselines  print the random / blind / frame-limited-oracle table of every benchmark suite
 # Every target creates .venv and installs the pinned environment on first use.
 
@@ -31,6 +32,8 @@ $(STAMP): pyproject.toml requirements.lock
 data: setup
 	$(PY) -m videollm.data build
 	$(PY) -m videollm.benchmarks build
+	$(PY) -m videollm.vqvae build
+	$(PY) -m videollm.motion_tokenizer build
 
 baselines: setup
 	$(PY) -m videollm.benchmarks baselines
