@@ -248,3 +248,12 @@ def test_codec_vectors_and_block_matching_agree_with_ground_truth_on_the_mpeg4_c
     still = (truth[moving]).norm(dim=-1).mean()
     for estimate in (codec, matched):
         assert (estimate[moving] - truth[moving]).norm(dim=-1).mean() < 0.9 * still
+
+
+def test_evaluate_clip_and_its_command(capsys):
+    r = motion.evaluate_clip("motion_mpeg4", num_frames=5)
+    assert set(r["epe"]) == {"block matching", "codec vectors", "no motion"} and 300 < r["blocks"] <= 4 * 80
+    assert r["moving"] > 0 and r["epe_moving"]["block matching"] < r["epe_moving"]["no motion"]
+    assert r["seconds"]["codec vectors"] < r["seconds"]["block matching"]
+    assert motion.main(["evaluate", "motion_mpeg4", "--frames", "3"]) == 0
+    assert "codec vectors" in capsys.readouterr().out
