@@ -13,11 +13,16 @@ One module per idea; lectures, labs and tests all import from here.
 - ``videollm.benchmarks`` unit 09: the course's Video-MME-, PerceptionTest- and MLVU-like suites, with baselines
 - ``videollm.eval``      unit 09: answer parsing as lmms-eval does it, metrics, open-ended scoring, results CLI
 - ``videollm.vit``       unit 01: patchify, patch/tubelet embedding, pos-embed resampling, token counts
-- ``videollm.vq``        unit 02 (in progress): nearest-code lookup, straight-through estimator, VQ-VAE losses
-- ``videollm.codebook``  unit 02 (in progress): EMA codebook updates, k-means initialisation, dead-code restarts
-- ``videollm.scalar_quant`` unit 02 (in progress): FSQ and LFQ (with the MAGVIT-v2 entropy loss)
-- ``videollm.motion``    unit 04 (in progress): vectorised block matching, codec motion vectors, end-point error
-- ``videollm.plots``     figures the lectures draw (frames and sampling; patches and token budgets)
+- ``videollm.vq``        unit 02: nearest-code lookup (plain and l2), straight-through estimator, VQ-VAE losses
+- ``videollm.codebook``  unit 02: EMA codebook updates, k-means initialisation, dead-code restarts
+- ``videollm.scalar_quant`` unit 02: FSQ and LFQ (with the MAGVIT-v2 entropy loss)
+- ``videollm.vqvae``     unit 02: a small VQ-VAE for video frames with pluggable quantisers, frame sets, PSNR
+- ``videollm.vqvae_train`` unit 02: its training loop and the cached checkpoint the lecture loads
+- ``videollm.motion``    unit 04: vectorised block matching, codec motion vectors, end-point error
+- ``videollm.lavit_motion`` unit 04: codec motion-vector records -> Video-LaVIT's motion field and 20x36 input
+- ``videollm.motion_tokenizer`` unit 04: a small l2-VQ motion tokenizer and its tokens-per-clip arithmetic
+- ``videollm.plots``     figures the lectures draw (frames and sampling; patches and token budgets; the event
+  world; codebooks and reconstructions; motion fields)
 - ``videollm.arrays``    ``as_numpy``: a tensor on any device, or an array-like, as a NumPy array
 - ``videollm.checks``    ``compare``: a one-line check of your tensor against a reference, for labs
 """
