@@ -179,7 +179,8 @@ def evaluate_clip(name: str, num_frames: int = 13, search: int = 4, block: int =
                              fill_keyframes=False)[1:]
     codec_seconds = time.perf_counter() - start
     truth = block_ground_truth(gt["motion"][1:len(frames)], block)
-    keep = ~torch.as_tensor(key[1:len(frames)])[:, None, None] & ~torch.isnan(codec).any(-1) & ~torch.isnan(truth).any(-1)
+    p_frame = ~torch.as_tensor(key[1:len(frames)])[:, None, None]
+    keep = p_frame & ~torch.isnan(codec).any(-1) & ~torch.isnan(truth).any(-1)
     moving = keep & (truth.norm(dim=-1) > 0)
     estimates = {"block matching": matched, "codec vectors": codec, "no motion": torch.zeros_like(truth)}
     return {

@@ -108,13 +108,14 @@ def _stage_sizes(config: TokenizerConfig) -> list[tuple[int, int, int]]:
     """``(T, h, w)`` at the input of every stage, then the latent grid."""
     sizes = [(config.num_frames, *config.grid)]
     for stride in config.strides:
-        sizes.append(tokens_per_clip(*sizes[-1][:1], sizes[-1][1:], [stride]))
+        t, h, w = sizes[-1]
+        sizes.append(tokens_per_clip(t, (h, w), [stride]))
     return sizes
 
 
 def _merge(x: torch.Tensor, stride: Sequence[int]) -> torch.Tensor:
     """``(B, T, h, w, C)`` -> ``(B, ceil(T/st), ceil(h/sh), ceil(w/sw), st*sh*sw*C)``: concatenate each
-    ``st x sh x sw`` neighbourhood (zero-padding the far edges), as a strided convolution with kernel = stride sees it."""
+    ``st x sh x sw`` neighbourhood (zero-padding the far edges), which a convolution with kernel = stride sees."""
     B, T, H, W, C = x.shape
     st, sh, sw = stride
     x = F.pad(x, (0, 0, 0, -W % sw, 0, -H % sh, 0, -T % st))
@@ -285,7 +286,8 @@ def _train(config: TokenizerConfig, device, log) -> tuple[MotionTokenizer, dict]
                 z = F.normalize(model.encode_latents(data[:64]), dim=-1)
                 model.quantizer.embed.copy_(F.normalize(kmeans(z, config.num_codes, generator=generator), dim=-1))
         out = model(batch)
-        loss = F.mse_loss(out["recon"], batch) + config.epe_weight * _epe_loss(out["recon"], batch) + out["commitment_loss"]
+        recon = out["recon"]
+        loss = F.mse_loss(recon, batch) + config.epe_weight * _epe_loss(recon, batch) + out["commitment_loss"]
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -344,7 +346,8 @@ def load_or_train(config: TokenizerConfig = TokenizerConfig(), device="cpu", for
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m videollm.motion_tokenizer", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m videollm.motion_tokenizer",
+                                     description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="train the course's motion tokenizer into the cache (skips a current one)")
     build.add_argument("--force", action="store_true", help="train again even if cached")

@@ -26,7 +26,7 @@ def _clean(ax: Axes) -> None:
     ax.set_yticks([])
 
 
-def _field(field, frame_shape: tuple[int, int] | None = None) -> np.ndarray:
+def _field(field) -> np.ndarray:
     field = as_numpy(field).astype(np.float64)
     if field.ndim != 3 or field.shape[-1] != 2:
         raise ValueError(f"a block field must be (H/B, W/B, 2); got shape {field.shape}")
