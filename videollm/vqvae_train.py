@@ -174,7 +174,7 @@ class VQVAEConfig:
     levels: tuple[int, ...] = (8, 5, 5, 5)  # FSQ levels (latent_dim must equal their number)
     kmeans_init: bool = True
     restart_every: int = 50
-    steps: int = 2000
+    steps: int = 1500
     batch_size: int = 32
     lr: float = 4e-3
     seed: int = 0
@@ -269,7 +269,7 @@ def pretrained(config: VQVAEConfig = VQVAEConfig(), device="cpu", path: str | Pa
 
     Args:
         config: what to train (the default is the course's model: EMA codebook of 256 codes, D = 8, 32x32 frames
-            -> 8x8 tokens, k-means initialisation, dead-code restarts, 2000 steps).
+            -> 8x8 tokens, k-means initialisation, dead-code restarts, 1500 steps).
         device: where the returned model lives (and trains, if it must).
         path: checkpoint file (default :func:`checkpoint_path`).
         retrain: train even if a matching checkpoint exists.
