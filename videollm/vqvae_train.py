@@ -38,7 +38,7 @@ from videollm.data import data_dir
 from videollm.vqvae import VQVAE, FSQQuantizer, LFQQuantizer, VectorQuantizer, frame_set, evaluate, psnr
 
 #: Bump when the model, the data or the training loop change what a config trains to.
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 CHECKPOINT_NAME = "vqvae_tiny.pt"
 QUANTIZERS = ("codebook", "l2", "ema", "fsq", "lfq")
 
