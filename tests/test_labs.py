@@ -47,12 +47,9 @@ def _with_mistake(lab: str, cell: str, code: str):
     return nb
 
 
-@pytest.fixture(scope="module", params=LAB_NAMES)
-def graded(request, tmp_path_factory):
+def _grade(lab: str, root):
     """Autograde one lab's solution, blank, mistakes and broken submissions in a private gradebook."""
-    lab = request.param
     catalog = importlib.import_module(f"tests.mistakes.{lab.split('_')[0]}").MISTAKES
-    root = tmp_path_factory.mktemp(lab)
     subs, work = root / "submissions", root / "work"
 
     def put(student, notebook=None, raw=None, name=f"{lab}.ipynb"):
@@ -73,46 +70,57 @@ def graded(request, tmp_path_factory):
     return lab, catalog, results, work
 
 
-def test_solution_gets_full_marks(graded):
-    lab, _, results, _ = graded
-    r = results["reference"]
-    assert r.status == "graded" and r.max_score == 20, f"{lab}: {r.status}"
-    assert r.score == r.max_score, f"{lab}: solution scored {r.score}/{r.max_score}: {r.cells}"
+class _GradedLab:
+    """The checks of one lab's autograde run. Each lab gets its own subclass (below), so that pytest-xdist's
+    ``--dist loadscope`` keeps a lab's tests, and its one expensive grading run, on a single worker."""
+
+    lab: str
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def graded(cls, tmp_path_factory):
+        return _grade(cls.lab, tmp_path_factory.mktemp(cls.lab))
+
+    def test_solution_gets_full_marks(self, graded):
+        lab, _, results, _ = graded
+        r = results["reference"]
+        assert r.status == "graded" and r.max_score == 20, f"{lab}: {r.status}"
+        assert r.score == r.max_score, f"{lab}: solution scored {r.score}/{r.max_score}: {r.cells}"
+
+    def test_blank_gets_zero(self, graded):
+        lab, _, results, _ = graded
+        r = results["blank"]
+        assert r.graded and r.score == 0, f"{lab}: blank notebook scored {r.score}: {r.cells}"
+
+    def test_every_mistake_loses_points_where_expected(self, graded):
+        lab, catalog, results, _ = graded
+        for name, mistake in catalog.items():
+            r = results[f"mistake-{name}"]
+            assert r.graded, f"{lab}/{name}: {r.status}"
+            for cell in mistake.loses:
+                score, most = r.cells[cell]
+                assert score < most, f"{lab}: mistake {name!r} ({mistake.why}) kept full marks in {cell}"
+            assert r.score < r.max_score
+
+    def test_broken_submissions_are_reported_not_lost(self, graded):
+        lab, _, results, _ = graded
+        assert not results["corrupt"].graded and "not graded" in results["corrupt"].status
+        assert not results["misnamed"].graded and "my_lab.ipynb" in results["misnamed"].status
+        table = grade_table(list(results.values()))
+        assert "NOT GRADED" in table and "reference" in table
+
+    def test_feedback_hides_hidden_tests(self, graded):
+        lab, _, _, work = graded
+        files = feedback(work)
+        assert files, "no feedback written"
+        for html in files:
+            text = html.read_text()
+            for hidden in ("BEGIN HIDDEN TESTS", "_ref_", "_rng", "_best("):
+                assert hidden not in text, f"{html} reveals hidden tests ({hidden!r})"
 
 
-def test_blank_gets_zero(graded):
-    lab, _, results, _ = graded
-    r = results["blank"]
-    assert r.graded and r.score == 0, f"{lab}: blank notebook scored {r.score}: {r.cells}"
-
-
-def test_every_mistake_loses_points_where_expected(graded):
-    lab, catalog, results, _ = graded
-    for name, mistake in catalog.items():
-        r = results[f"mistake-{name}"]
-        assert r.graded, f"{lab}/{name}: {r.status}"
-        for cell in mistake.loses:
-            score, most = r.cells[cell]
-            assert score < most, f"{lab}: mistake {name!r} ({mistake.why}) kept full marks in {cell}"
-        assert r.score < r.max_score
-
-
-def test_broken_submissions_are_reported_not_lost(graded):
-    lab, _, results, _ = graded
-    assert not results["corrupt"].graded and "not graded" in results["corrupt"].status
-    assert not results["misnamed"].graded and "my_lab.ipynb" in results["misnamed"].status
-    table = grade_table(list(results.values()))
-    assert "NOT GRADED" in table and "reference" in table
-
-
-def test_feedback_hides_hidden_tests(graded):
-    lab, _, _, work = graded
-    files = feedback(work)
-    assert files, "no feedback written"
-    for html in files:
-        text = html.read_text()
-        for hidden in ("BEGIN HIDDEN TESTS", "_ref_", "_rng", "_best("):
-            assert hidden not in text, f"{html} reveals hidden tests ({hidden!r})"
+for _lab in LAB_NAMES:  # TestLab_lab02_vq, ...: select one with `-k lab02_vq`
+    globals()[f"TestLab_{_lab}"] = type(f"TestLab_{_lab}", (_GradedLab,), {"lab": _lab})
 
 
 def test_cli_grades_the_rest_and_reports_what_it_could_not(tmp_path):

@@ -14,8 +14,19 @@ def test_there_are_lectures():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("notebook", LECTURES, ids=[p.stem for p in LECTURES])
-def test_lecture_runs(notebook):
-    nb = nbformat.read(notebook, as_version=4)
-    assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), f"{notebook.name}: clear outputs before committing"
-    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(notebook.parent)}}).execute()
+class _Lecture:
+    """One lecture's run. Each lecture gets its own subclass (below), so `--dist loadscope` spreads them over
+    the workers."""
+
+    notebook: Path
+
+    def test_lecture_runs(self):
+        nb = nbformat.read(self.notebook, as_version=4)
+        assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), \
+            f"{self.notebook.name}: clear outputs before committing"
+        NotebookClient(nb, timeout=300, kernel_name="python3",
+                       resources={"metadata": {"path": str(self.notebook.parent)}}).execute()
+
+
+for _path in LECTURES:  # TestLecture_02_vq_tokenization, ...: select one with `-k 02_vq`
+    globals()[f"TestLecture_{_path.stem}"] = type(f"TestLecture_{_path.stem}", (_Lecture,), {"notebook": _path})
