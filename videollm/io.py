@@ -486,7 +486,11 @@ def write_video(
             sound.bit_rate = AUDIO_BIT_RATE
         sent = 0  # audio samples given to the encoder so far
         for index, image in enumerate(frames):
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+            # Convert to the codec's pixel format ourselves: PyAV's implicit conversion runs swscale with
+            # automatic threading, which made the encoded bytes depend on the process (seen under pytest-xdist).
+            rgb = av.VideoFrame.from_ndarray(image, format="rgb24")
+            yuv = rgb.reformat(format=pix_fmt, threads=1)
+            for packet in stream.encode(yuv):
                 container.mux(packet)
             if sound is not None:
                 # Keep the streams interleaved in time: send the sound up to the end of this frame.
