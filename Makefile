@@ -47,7 +47,7 @@ course: data labs
 	$(PY) -m grader autograde grader/work/samples
 
 test: setup
-	$(PY) -m pytest -n 2 --dist loadscope
+	$(PY) -m pytest -n 2 --dist loadscope --durations=12
 
 lab: labs
 	$(VENV)/bin/jupyter lab labs
