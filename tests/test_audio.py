@@ -2,6 +2,9 @@
 sound track, load_audio, probe_video's has_audio). Checked with PyAV 18.1 (FFmpeg libavcodec 62, native AAC)."""
 
 import hashlib
+import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -141,16 +144,36 @@ def make_frames():
     return rng.integers(0, 256, (T, H, W, 3), dtype=np.uint8)
 
 
+# Each clip is written by a fresh interpreter. Inside a long test process (pytest-xdist, after the torch-heavy
+# tests) libx264 was seen to encode the same frames to different bytes, which these byte-identity checks would
+# blame on the sound track; in a fresh process the bytes are reproducible (checked 40 times under load).
+WRITER = """
+import json, sys
+import numpy as np
+from videollm.audio import tone_track
+from videollm.io import write_video
+path, T, H, W, fps, events = json.loads(sys.argv[1])
+frames = np.random.default_rng(0).integers(0, 256, (T, H, W, 3), dtype=np.uint8)
+audio = tone_track([tuple(e) for e in events], T / fps) if events else None
+write_video(path, frames, fps, audio=audio)
+"""
+
+
+def write_fresh(path, with_audio: bool):
+    """``write_video(path, make_frames(), FPS[, audio])`` in a new Python process; returns ``path``."""
+    args = json.dumps([str(path), T, H, W, FPS, EVENTS if with_audio else []])
+    subprocess.run([sys.executable, "-c", WRITER, args], check=True, timeout=120)
+    return path
+
+
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory):
     """The same frames written without and with a tone track."""
     folder = tmp_path_factory.mktemp("audio")
-    frames = make_frames()
-    audio = tone_track(EVENTS, T / FPS)
     return {
-        "silent": write_video(folder / "silent.mp4", frames, FPS),
-        "sound": write_video(folder / "sound.mp4", frames, FPS, audio=audio),
-        "audio": audio,
+        "silent": write_fresh(folder / "silent.mp4", with_audio=False),
+        "sound": write_fresh(folder / "sound.mp4", with_audio=True),
+        "audio": tone_track(EVENTS, T / FPS),
         "folder": folder,
     }
 
@@ -167,9 +190,9 @@ def test_video_is_unchanged_by_the_sound_track(clips):
 
 def test_video_bytes_are_unchanged_without_audio(clips, tmp_path):
     # audio=None takes exactly the old path: the file is byte-identical to one written again.
-    again = write_video(tmp_path / "silent.mp4", make_frames(), FPS)
+    again = write_fresh(tmp_path / "silent.mp4", with_audio=False)
     assert again.read_bytes() == clips["silent"].read_bytes()
-    again = write_video(tmp_path / "sound.mp4", make_frames(), FPS, audio=clips["audio"])
+    again = write_fresh(tmp_path / "sound.mp4", with_audio=True)
     assert again.read_bytes() == clips["sound"].read_bytes(), "same machine, same bytes (AAC included)"
 
 

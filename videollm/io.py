@@ -486,8 +486,8 @@ def write_video(
             sound.bit_rate = AUDIO_BIT_RATE
         sent = 0  # audio samples given to the encoder so far
         for index, image in enumerate(frames):
-            # Convert to the codec's pixel format ourselves: PyAV's implicit conversion runs swscale with
-            # automatic threading, which made the encoded bytes depend on the process (seen under pytest-xdist).
+            # Convert to the codec's pixel format ourselves, on one thread (PyAV's implicit conversion lets
+            # swscale choose its thread count).
             rgb = av.VideoFrame.from_ndarray(image, format="rgb24")
             yuv = rgb.reformat(format=pix_fmt, threads=1)
             for packet in stream.encode(yuv):
