@@ -443,8 +443,13 @@ def _texture_shade(textures: list[str], index: np.ndarray, u: np.ndarray, v: np.
 
 def _render_chunk(scene: Scene, t0: int, t1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Frames ``t0 .. t1 - 1`` of ``scene`` ignoring cut-ins and text: ``(frames, labels, motion, fraction)``."""
+    return _render_at(scene, np.arange(t0, t1))
+
+
+def _render_at(scene: Scene, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Frames ``ts`` (any frame indices) of ``scene`` ignoring cut-ins and text: ``(frames, labels, motion,
+    fraction)``, each with a leading ``len(ts)`` axis."""
     H, W, K = scene.height, scene.width, len(scene.shapes)
-    ts = np.arange(t0, t1)
     prev = np.maximum(ts - 1, 0)
     px = (np.arange(W) + 0.5)[None, None, :]
     py = (np.arange(H) + 0.5)[None, :, None]
@@ -541,6 +546,37 @@ def render(scene: Scene, chunk: int = 32) -> Rendered:
         motion[steady, y0:y1, x0:x1] = 0.0
         motion[idx[~np.isin(idx, steady)], y0:y1, x0:x1] = np.nan
     return Rendered(frames=frames, segmentation=segmentation, motion=motion, visible_fraction=fraction)
+
+
+def render_frames(scene: Scene, indices) -> np.ndarray:
+    """Only frames ``indices`` of ``scene``, exactly as :func:`render` draws them (cut-ins and text included).
+
+    A model that samples 8 frames of a 5-minute clip needs 8 frames drawn, not 1200: this is how the course's
+    training sets are made quickly.
+
+    Args:
+        indices: frame indices, any order, repeats allowed, each in ``[0, num_frames)``.
+
+    Returns:
+        ``(len(indices), H, W, 3)`` uint8; equal to ``render(scene).frames[indices]``.
+    """
+    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+    if len(idx) and (idx.min() < 0 or idx.max() >= scene.num_frames):
+        raise ValueError(f"frame indices must lie in [0, {scene.num_frames}) for this {scene.num_frames}-frame "
+                         f"scene; got {idx.min()} .. {idx.max()}")
+    frames = _render_at(scene, idx)[0]
+    for s, inner in scene.inserts:
+        inside = (idx >= s) & (idx < s + inner.num_frames)
+        if inside.any():
+            frames[inside] = render_frames(inner, idx[inside] - s)
+    for overlay in scene.texts:
+        from videollm.glyphs import draw_text
+
+        where = np.flatnonzero((idx >= overlay.start) & (idx < overlay.end) & scene.shown[idx])
+        if len(where):
+            draw_text(frames, overlay.text, overlay.x, overlay.y, overlay.color, scale=overlay.scale,
+                      frame_indices=where, background=overlay.box_color)
+    return frames
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:
