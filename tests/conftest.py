@@ -7,8 +7,18 @@ xdist 3.8: xdist renames ``item._nodeid``, which pytest 9.2 no longer reads, so 
 """
 
 import os
+import sys
 
-from videollm.offline import set_offline
+# One math thread per process. `make test` runs two workers on (CI's) two cores, and every notebook they grade or
+# run starts a kernel of its own: with PyTorch's default of one thread per core, the threads outnumber the cores
+# and small tensor ops slow down several-fold (lab02's training cell: 12 s alone, 76-99 s with two workers at two
+# threads each). Kernels inherit the environment, so this reaches them too.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+if "torch" in sys.modules:  # imported before this file by a plugin: set its pool directly
+    sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+from videollm.offline import set_offline  # noqa: E402
 
 set_offline()
 os.environ.setdefault("MPLBACKEND", "Agg")
