@@ -98,7 +98,9 @@ def test_token_maps_one_cell_per_token_with_counts_in_titles():
     assert np.asarray(images[2].get_array()).ndim == 2, "more than 3 channels: drawn as the norm"
     np.testing.assert_allclose(np.asarray(images[2].get_array()), maps["pooled"].norm(dim=0).numpy(), rtol=1e-6)
     titles = [ax.get_title() for ax in fig.axes]
-    assert "54x81 = 4,374 tokens" in titles[0] and "36x81 = 2,916 tokens + 36" in titles[1]
+    assert "54x81 = 4,374 tokens" in titles[0] and "36x81 = 2,916 tokens + 36 newlines" in titles[1]
+    wide = pv.token_maps({"a": torch.zeros(3, 10, 1000)}, max_width=8.0)
+    assert wide.get_size_inches()[0] <= 8.0 + 1e-9
     _render(fig)
     with pytest.raises(ValueError, match="at least one map"):
         pv.token_maps({})

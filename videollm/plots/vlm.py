@@ -234,8 +234,8 @@ def _map_image(x) -> np.ndarray:
     return np.linalg.norm(x, axis=0)
 
 
-def token_maps(maps: Mapping[str, object], extra: Mapping[str, int] | None = None, title: str | None = None,
-               scale: float = 0.05) -> Figure:
+def token_maps(maps: Mapping[str, object], extra: Mapping[str, int] | None = None, extra_label: str = "newlines",
+               title: str | None = None, scale: float = 0.05, max_width: float = 12.0) -> Figure:
     """Feature maps side by side at one scale: one image cell per visual token.
 
     Args:
@@ -243,8 +243,10 @@ def token_maps(maps: Mapping[str, object], extra: Mapping[str, int] | None = Non
             ``(H, W, 3)``. Typically the stages of LLaVA-OneVision's packing (crops joined, unpadded, Max-9
             downsampled) or a frame's 27x27 map before and after bilinear pooling to 14x14.
         extra: name -> tokens added to that stage (e.g. ``H`` newline tokens), shown in the label.
+        extra_label: what the extra tokens are ("newlines").
         title: figure title.
-        scale: inches per token.
+        scale: inches per token, reduced if the maps would be wider than ``max_width`` inches together.
+        max_width: the widest the figure may get, in inches.
 
     Returns:
         A Figure with one Axes per map; each image (gid ``"token-map"``) is the map, and its title says
@@ -255,6 +257,7 @@ def token_maps(maps: Mapping[str, object], extra: Mapping[str, int] | None = Non
     images = {name: _map_image(m) for name, m in maps.items()}
     heights = [im.shape[0] for im in images.values()]
     widths = [im.shape[1] for im in images.values()]
+    scale = min(scale, (max_width - 0.6 * len(maps)) / sum(widths))
     fig = Figure(figsize=(max(scale * sum(widths) + 0.6 * len(maps), 3.0), scale * max(heights) + 1.0),
                  layout="constrained")
     axes = fig.subplots(1, len(maps), squeeze=False, width_ratios=widths)[0]
@@ -266,7 +269,7 @@ def token_maps(maps: Mapping[str, object], extra: Mapping[str, int] | None = Non
         ax.set_ylim(max(heights) - 0.5, -0.5)
         label = f"{h}x{w} = {h * w:,} tokens"
         if name in extra:
-            label += f" + {extra[name]:,}"
+            label += f" + {extra[name]:,} {extra_label}"
         ax.set_title(f"{name}\n{label}", fontsize=8)
         _clean(ax)
     if title:
@@ -468,12 +471,15 @@ def time_ids(series: Mapping[str, tuple[Sequence[float], Sequence[int]]], title:
     """
     fig = Figure(figsize=(6.5, 3.6), layout="constrained")
     ax = fig.add_subplot()
-    for label, (seconds, ids) in series.items():
+    markers = "osD^vP*X"
+    for k, (label, (seconds, ids)) in enumerate(series.items()):
         seconds = as_numpy(seconds).astype(np.float64)
         ids = as_numpy(ids).astype(np.float64)
         if seconds.shape != ids.shape:
             raise ValueError(f"time_ids: series[{label!r}] has {seconds.shape} seconds and {ids.shape} ids")
-        ax.plot(seconds, ids, marker="o", markersize=4, linewidth=1.5, label=label, gid="time-ids")
+        # open markers shrinking from curve to curve, so that coinciding curves stay visible
+        ax.plot(seconds, ids, marker=markers[k % len(markers)], markersize=max(10 - 1.5 * k, 3), fillstyle="none",
+                linewidth=1.2, label=label, gid="time-ids")
     ax.set_xlabel("time in the video (s)")
     ax.set_ylabel("temporal position id")
     ax.grid(True, alpha=0.3)
@@ -508,7 +514,7 @@ def leaderboard(scores: Mapping[str, Mapping[str, float]], title: str | None = N
     models = list(scores)
     height = 0.8 / len(columns)
     cmap = colormaps["tab10"]
-    fig = Figure(figsize=(7.0, 0.45 * len(models) * max(len(columns), 1.5) + 1.0), layout="constrained")
+    fig = Figure(figsize=(7.0, 0.28 * len(models) * max(len(columns), 1.5) + 1.0), layout="constrained")
     ax = fig.add_subplot()
     top = max(v for row in scores.values() for v in row.values())
     for c, column in enumerate(columns):
