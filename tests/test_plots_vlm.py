@@ -185,7 +185,8 @@ def test_time_ids_and_leaderboard():
         np.testing.assert_allclose(line.get_ydata(), 2 * line.get_xdata())
     _render(fig)
 
-    scores = {"Gemini 1.5 Pro": {"w/o subs": 75.0, "w/ subs": 81.3}, "Qwen2-VL-72B": {"w/o subs": 71.2, "w/ subs": 77.8},
+    scores = {"Gemini 1.5 Pro": {"w/o subs": 75.0, "w/ subs": 81.3},
+              "Qwen2-VL-72B": {"w/o subs": 71.2, "w/ subs": 77.8},
               "tiny": {"w/o subs": 25.0}}
     fig = pv.leaderboard(scores, highlight=["Qwen2-VL-72B"])
     bars = [p for p in fig.axes[0].patches if p.get_gid() == "score"]
