@@ -143,6 +143,9 @@ def test_anyres_crops_count_agrees_with_the_image_processor():
         crops = ov.anyres_crops(image.float() / 255)
         assert crops.shape[0] == want and crops.shape[1:] == (3, 384, 384)
         assert torch.allclose(crops[0].mean(), image.float().mean() / 255, atol=0.02)  # base = whole image
+    hwc = torch.randint(0, 256, (100, 300, 3), dtype=torch.uint8)
+    crops8 = ov.anyres_crops(hwc)
+    assert crops8.dtype == torch.uint8 and crops8.shape == (1 + 1, 3, 384, 384)  # 100x300 fits whole in 384x384
 
 
 # ----------------------------------------------------------------------------------------- features

@@ -241,22 +241,24 @@ def anyres_crops(image: Tensor, pinpoints=GRID_PINPOINTS, crop: int = CROP_SIZE)
     """LLaVA-OneVision's AnyRes input for one image: the base crop, then the grid's crops.
 
     Args:
-        image: ``(C, H, W)`` float image.
+        image: ``(C, H, W)`` float image, or ``(H, W, 3)`` uint8 (then the crops are uint8 too).
         pinpoints: candidate grid resolutions ``(height, width)``.
         crop: crop side (384).
 
     Returns:
-        ``(1 + rows * cols, C, crop, crop)``: index 0 is the whole image resized (not padded) to ``crop x crop``;
+        ``(1 + rows * cols, C, crop, crop)`` (channels first in both cases): index 0 is the whole image resized
+        (not padded) to ``crop x crop``;
         then :func:`divide_to_crops` of :func:`resize_and_pad` onto :func:`select_best_resolution`.
     """
     chw, was_uint8 = _to_chw_float(image)
-    if was_uint8:
-        raise ValueError("anyres_crops expects a (C, H, W) float image; convert with image.permute(2, 0, 1).float()")
     crop = _positive_int(crop, "crop")
     best = select_best_resolution(tuple(chw.shape[-2:]), pinpoints)
     grid = divide_to_crops(resize_and_pad(chw, best), crop)
     base = _resize(chw, (crop, crop))
-    return torch.cat([base[None], grid], dim=0)
+    crops = torch.cat([base[None], grid], dim=0)
+    if was_uint8:
+        crops = crops.round().clamp(0, 255).to(torch.uint8)
+    return crops
 
 
 # ---------------------------------------------------------------------------------- features: packing them
