@@ -1,0 +1,107 @@
+"""Tests for videollm.mini_vlm: option scoring on the real Qwen2-VL class (transformers 5.23.0), training,
+the cached checkpoint and evaluation records (no full training here)."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from videollm import mini_vlm as mv
+from videollm.eval.metrics import accuracy, accuracy_table, m_avg
+from videollm.qa_frames import frame_set
+
+SMALL = dataclasses.replace(mv.MiniVLMConfig(), hidden=32, heads=2, mlp=64, vision_dim=16, steps=3, batch_size=4)
+
+
+@pytest.fixture(scope="module")
+def data():
+    fs = frame_set("perception", "val", SMALL.num_frames, SMALL.size, progress=False)
+    return fs.frames[:12], fs.records[:12]
+
+
+@pytest.fixture(scope="module")
+def small():
+    return mv.build_model(SMALL)
+
+
+def test_option_scores_equal_the_plain_forward_of_each_option(small, data):
+    """Shared video features, left padding and logits_to_keep give the log-likelihood that the processor's
+    own inputs give, one option at a time."""
+    model, processor = small
+    frames, records = data
+    model.eval()
+    idx = [0, 1]
+    pixels, grid = mv.video_pixels(processor, frames[idx])
+    enc = mv.encode(processor, records, grid[0].tolist())
+    batch = mv.option_batch(enc, idx, pixels, grid, processor.tokenizer.pad_token_id, processor.video_token_id)
+    with torch.no_grad():
+        scores = mv.option_scores(model, batch)
+    tok = processor.tokenizer
+    for b, i in enumerate(idx):
+        prompt = mv.prompt_text(processor, records[i]["question"])
+        video = frames[i].permute(0, 2, 3, 1).numpy()
+        plain = processor(text=[prompt], videos=[video], return_tensors="pt", do_sample_frames=False)
+        assert plain["input_ids"][0].tolist() == enc.prefix[i]  # the processor's placeholder expansion
+        for j, option in enumerate(records[i]["options"]):
+            full = processor(text=[prompt + option + "<|im_end|>"], videos=[video], return_tensors="pt",
+                             do_sample_frames=False)
+            n = len(tok(option + "<|im_end|>", add_special_tokens=False).input_ids)
+            with torch.no_grad():
+                logp = torch.log_softmax(model(**full).logits[0, :-1].float(), -1)
+            ids = full["input_ids"][0, 1:]
+            expected = logp[torch.arange(len(ids)), ids][-n:].sum()
+            assert scores[b, j] == pytest.approx(float(expected), abs=1e-4)
+    assert scores.shape == (2, 3)
+
+
+def test_a_few_steps_lower_the_loss(data):
+    model, processor = mv.build_model(SMALL)
+    frames, records = data
+    history = mv.train(model, processor, frames[:4], records[:4], steps=12, batch_size=4, lr=1e-2, warmup=1)
+    assert len(history["loss"]) == 12
+    assert sum(history["loss"][-3:]) / 3 < sum(history["loss"][:3]) / 3 - 0.1
+
+
+def test_checkpoint_round_trip_and_cache_key(tmp_path, data):
+    frames, records = data
+    model, processor = mv.build_model(SMALL)
+    history = mv.train(model, processor, frames[:4], records[:4], steps=2, batch_size=4)
+    path = tmp_path / "ck"
+    mv.save_checkpoint(model, processor, SMALL, history, path, train_seconds=1.5)
+    assert (path / "meta.json").exists() and (path / "config.json").exists()
+    loaded, loaded_processor = mv.pretrained(config=SMALL, path=path, progress=False)  # loads, trains nothing
+    assert loaded.train_seconds == 1.5 and loaded.history == history and loaded.mini_vlm_config == SMALL
+    assert mv.predict(model, processor, frames[:5], records[:5]) == \
+        mv.predict(loaded, loaded_processor, frames[:5], records[:5])
+    assert mv.load_checkpoint(path, dataclasses.replace(SMALL, seed=1)) is None  # another config: another key
+    assert mv.load_checkpoint(tmp_path / "absent", SMALL) is None
+    assert mv.config_hash(SMALL) != mv.config_hash(dataclasses.replace(SMALL, steps=4))
+
+
+def test_evaluate_returns_records_videollm_eval_scores(small):
+    model, processor = small
+    records = mv.evaluate(model, processor, "perception", "val", config=SMALL)
+    assert len(records) == 60 and {"id", "correct", "task", "num_options", "parsed"} <= set(records[0])
+    assert all(r["parsed"] in "ABC" and not r["missing"] for r in records)
+    assert 0 <= accuracy(records) <= 100
+    table = accuracy_table(records, "task")
+    assert {row["task"] for row in table["rows"]} == {"memory", "physics", "counting"}
+    assert table["overall"]["n"] == 60
+    name, value = mv.suite_metric(records)
+    assert name == "accuracy" and value == accuracy(records)
+    as_mlvu = [dict(r, suite="mlvu") for r in records]  # MLVU's headline is M-Avg, the mean over tasks
+    assert mv.suite_metric(as_mlvu) == ("m_avg", m_avg(as_mlvu))
+    assert m_avg(as_mlvu) == pytest.approx(sum(row["accuracy"] for row in table["rows"]) / 3)
+    assert mv.random_metric([{"suite": "mlvu", "task": t, "options": ["a"] * n}
+                             for t, n in (("x", 2), ("x", 2), ("y", 4))]) == pytest.approx(37.5)
+
+
+def test_bad_inputs(small, data):
+    model, processor = small
+    frames, records = data
+    with pytest.raises(ValueError, match="uint8"):
+        mv.train(model, processor, frames.float(), records, steps=1)
+    with pytest.raises(ValueError, match="videos for"):
+        mv.predict(model, processor, frames[:2], records[:3])
+    with pytest.raises(ValueError, match="heads"):
+        mv.build_model(dataclasses.replace(SMALL, hidden=30, heads=4))
