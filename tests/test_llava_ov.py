@@ -256,3 +256,10 @@ def test_bad_inputs_raise():
         ov.num_video_tokens(4, newline="row")
     with pytest.raises(TypeError):
         ov.unpad_features(np.zeros((1, 27, 27)), (10, 10))
+
+
+def test_docstring_examples():
+    import doctest
+
+    result = doctest.testmod(ov)
+    assert result.attempted > 5 and result.failed == 0

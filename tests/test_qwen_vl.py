@@ -300,3 +300,10 @@ def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="more video blocks"):
         q.rope_index(torch.tensor([[START, VIDEO, END]]), image_token_id=IMAGE, video_token_id=VIDEO,
                      vision_start_token_id=START)
+
+
+def test_docstring_examples():
+    import doctest
+
+    result = doctest.testmod(q)
+    assert result.attempted > 10 and result.failed == 0
