@@ -47,8 +47,8 @@ class FusionConfig:
     """Everything that decides a trained early-fusion model (hashed by :func:`config_hash`)."""
 
     style: str = "non_tokenised"             # one of videollm.fusion.STYLES
-    suite: str = "videomme"
-    tasks: tuple[str, ...] = ("attribute", "counting")
+    suite: str = "mlvu"                      # MLVU-like: 60 training questions per task, 50 held-out (6 options)
+    tasks: tuple[str, ...] = ("count", "needle", "order", "topic")
     num_frames: int = 8
     image_size: int = 32                     # the unit 02 VQ-VAE's frame size; both styles see the same frames
     patch_size: int = 8                      # non-tokenised: (32/8)^2 = 16 patch tokens per frame
@@ -59,7 +59,7 @@ class FusionConfig:
     heads: int = 4
     kv_heads: int = 2
     intermediate: int = 128
-    steps: int = 400
+    steps: int = 300
     batch_size: int = 16
     lr: float = 3e-3
     weight_decay: float = 0.01
