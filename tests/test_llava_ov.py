@@ -271,3 +271,14 @@ def test_docstring_examples():
 
     result = doctest.testmod(ov)
     assert result.attempted > 5 and result.failed == 0
+
+
+@pytest.mark.parametrize("device", ["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
+def test_features_stay_on_their_device(device):
+    feats = torch.randn(1 + 6, 729, 4, device=device)
+    newline = torch.randn(4, device=device)
+    packed = ov.pack_image_features(feats, (700, 1100), ov.select_best_resolution((700, 1100)), newline)
+    assert packed.device.type == device and packed.shape[0] == ov.num_image_tokens((700, 1100))
+    assert torch.allclose(packed.cpu(), ov.pack_image_features(feats.cpu(), (700, 1100), (768, 1152), newline.cpu()))
+    assert ov.pool_video_frames(feats).device.type == device
+    assert ov.anyres_crops(torch.rand(3, 200, 500, device=device)).device.type == device

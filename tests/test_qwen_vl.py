@@ -21,11 +21,13 @@ from transformers.models.qwen2_vl.modeling_qwen2_vl import Qwen2VLModel
 from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
 
 from videollm import qwen_vl as q
+from videollm import sampling
 
 IMAGE, VIDEO, START, END = 60, 61, 62, 63
 TEXT = dict(
     vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
-    num_key_value_heads=1, bos_token_id=0, eos_token_id=1, rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [1, 1, 2]},
+    num_key_value_heads=1, bos_token_id=0, eos_token_id=1,
+    rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [1, 1, 2]},
 )
 IDS = dict(image_token_id=IMAGE, video_token_id=VIDEO, vision_start_token_id=START, vision_end_token_id=END)
 
@@ -118,7 +120,7 @@ def test_video_budgets_hand_worked():
 def test_constants():
     assert q.IMAGE_FACTOR == 28 and q.MIN_PIXELS == 3136 and q.MAX_PIXELS == 12845056
     assert q.VIDEO_MIN_PIXELS == 100352 and q.VIDEO_MAX_PIXELS == 602112 and q.VIDEO_TOTAL_PIXELS == 90316800
-    assert q.FRAME_FACTOR == 2 and q.FPS == 2.0 and q.smart_nframes is __import__("videollm.sampling").sampling.smart_nframes
+    assert q.FRAME_FACTOR == 2 and q.FPS == 2.0 and q.smart_nframes is sampling.smart_nframes  # re-exported
 
 
 # ------------------------------------------------------------------------------------------------ M-RoPE
@@ -307,3 +309,13 @@ def test_docstring_examples():
 
     result = doctest.testmod(q)
     assert result.attempted > 10 and result.failed == 0
+
+
+@pytest.mark.parametrize("device", ["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
+def test_rope_index_on_device(device):
+    layout = [("text", 3), ("video", (2, 4, 6)), ("text", 4)]
+    ids, _ = layout_to_ids(layout, np.random.default_rng(2))
+    pos, deltas = _ours(torch.tensor([ids], device=device), None, None, torch.tensor([[2, 4, 6]], device=device))
+    assert pos.device.type == device and deltas.device.type == device
+    assert torch.equal(pos[:, 0].cpu(), q.mrope_position_ids(layout))
+    assert q.mrope_position_ids(layout, device=device).device.type == device

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -167,7 +166,9 @@ def resized_size(original_size, target_size) -> tuple[int, int]:
 def _to_chw_float(image) -> tuple[Tensor, bool]:
     """``(C, H, W)`` float view of ``image`` and whether it came in as ``(H, W, 3)`` uint8."""
     if not isinstance(image, Tensor):
-        raise TypeError(f"expected a torch.Tensor image, (C, H, W) float or (H, W, 3) uint8; got {type(image).__name__}")
+        raise TypeError(
+            f"expected a torch.Tensor image, (C, H, W) float or (H, W, 3) uint8; got {type(image).__name__}"
+        )
     if image.dtype == torch.uint8:
         if image.ndim != 3 or image.shape[-1] not in (1, 3, 4):
             raise ValueError(f"a uint8 image must be (H, W, 3); got shape {tuple(image.shape)}")
@@ -473,7 +474,11 @@ def num_video_tokens(
 
 
 def token_strategy(
-    max_crops: int = MAX_CROPS, num_images: int = 12, num_frames: int = 32, crop: int = CROP_SIZE, patch: int = PATCH_SIZE
+    max_crops: int = MAX_CROPS,
+    num_images: int = 12,
+    num_frames: int = 32,
+    crop: int = CROP_SIZE,
+    patch: int = PATCH_SIZE,
 ) -> dict:
     """The paper's three token budgets, computed from the crop arithmetic (newline tokens not counted).
 

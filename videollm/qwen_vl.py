@@ -404,7 +404,8 @@ def rope_index(
         decoding, the next token's id (on all three axes) is its cache position plus the delta.
     """
     if not isinstance(input_ids, Tensor) or input_ids.ndim != 2:
-        raise ValueError(f"rope_index: input_ids must be a (B, L) tensor; got {getattr(input_ids, 'shape', input_ids)!r}")
+        got = tuple(input_ids.shape) if isinstance(input_ids, Tensor) else type(input_ids).__name__
+        raise ValueError(f"rope_index: input_ids must be a (B, L) tensor; got {got}")
     B, L = input_ids.shape
     device = input_ids.device
     if attention_mask is None:
