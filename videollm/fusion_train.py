@@ -154,6 +154,10 @@ def prepare(config: FusionConfig, split: str, tokenizer=None, vqvae=None) -> Fus
     clips, records = load_frames(config, split)
     codes = None
     if config.style == "tokenised":
+        if vqvae is None:
+            from videollm.vqvae_train import pretrained as vqvae_pretrained
+
+            vqvae = vqvae_pretrained(progress=False)
         codes = torch.stack([vq_codes(clips, vqvae), vq_codes(clips.flip(-1), vqvae)])
     text_ids, options, answers = [], [], []
     for r in records:
