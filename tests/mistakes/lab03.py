@@ -63,16 +63,13 @@ def make_batch(labels="labels[b, n:n + m] = a", extra="pass"):
     return MAKE_BATCH.format(labels=labels, extra=extra)
 
 
+# Each entry costs one execution of the lab (about 15 s) in tests/test_labs.py: keep the catalog to distinct
+# mistakes.
 MISTAKES = {
     "projector_no_gelu": Mistake(
         "projector", PROJECTOR.format(mid="out_dim", act="nn.Identity()"),
         ("test_projector",),
         "leaves out the nonlinearity: two linear layers collapse into one linear map",
-    ),
-    "projector_relu": Mistake(
-        "projector", PROJECTOR.format(mid="out_dim", act="nn.ReLU()"),
-        ("test_projector",),
-        "uses ReLU where LLaVA's mlp2x_gelu uses GELU",
     ),
     "projector_wrong_width": Mistake(
         "projector", PROJECTOR.format(mid="in_dim", act="nn.GELU()"),
@@ -83,11 +80,6 @@ MISTAKES = {
         "expand_placeholders", EXPAND.format(n="num_tokens - 1"),
         ("test_expand", "test_training"),
         "counts the original placeholder as one of the copies and adds num_tokens - 1",
-    ),
-    "expand_one_too_many": Mistake(
-        "expand_placeholders", EXPAND.format(n="num_tokens + 1"),
-        ("test_expand", "test_training"),
-        "keeps the placeholder and adds num_tokens copies after it",
     ),
     "scatter_patch_major": Mistake(
         "scatter_visual", SCATTER.format(flat="features.transpose(1, 2).reshape(B, T * P, D)"),
@@ -115,12 +107,6 @@ MISTAKES = {
         ("test_interleave",),
         "inserts the codes but leaves the placeholder id in the sequence",
     ),
-    "vq_transposed_frames": Mistake(
-        "interleave_vq", INTERLEAVE.format(visual="codes.transpose(1, 2).reshape(-1).long() + text_vocab_size",
-                                           after="i + 1"),
-        ("test_interleave",),
-        "reads each frame's codes column-major",
-    ),
     "labels_not_masked": Mistake(
         "make_batch", make_batch(labels="labels[b, :n + m] = torch.cat([p, a])"),
         ("test_make_batch", "test_training"),
@@ -140,11 +126,5 @@ MISTAKES = {
         "make_batch", make_batch().replace("attention_mask[b, :n + m] = 1", "attention_mask[b, :n] = 1"),
         ("test_make_batch", "test_training"),
         "attention mask over the prompt only, not the answer",
-    ),
-    "left_padding": Mistake(
-        "make_batch", make_batch().replace("input_ids[b, :n + m] = torch.cat([p, a])",
-                                           "input_ids[b, L - n - m:] = torch.cat([p, a])"),
-        ("test_make_batch",),
-        "pads on the left but builds the mask and labels for right padding",
     ),
 }
