@@ -80,18 +80,18 @@ def test_checkpoint_round_trip_and_cache_key(tmp_path, data):
 
 def test_evaluate_returns_records_videollm_eval_scores(small):
     model, processor = small
-    records = mv.evaluate(model, processor, "perception", "val", config=SMALL)
-    assert len(records) == 60 and {"id", "correct", "task", "num_options", "parsed"} <= set(records[0])
+    records = mv.evaluate(model, processor, "perception", "val", tasks=["physics", "counting"], config=SMALL)
+    assert len(records) == 40 and {"id", "correct", "task", "num_options", "parsed"} <= set(records[0])
     assert all(r["parsed"] in "ABC" and not r["missing"] for r in records)
     assert 0 <= accuracy(records) <= 100
     table = accuracy_table(records, "task")
-    assert {row["task"] for row in table["rows"]} == {"memory", "physics", "counting"}
-    assert table["overall"]["n"] == 60
+    assert {row["task"] for row in table["rows"]} == {"physics", "counting"}
+    assert table["overall"]["n"] == 40
     name, value = mv.suite_metric(records)
     assert name == "accuracy" and value == accuracy(records)
     as_mlvu = [dict(r, suite="mlvu") for r in records]  # MLVU's headline is M-Avg, the mean over tasks
     assert mv.suite_metric(as_mlvu) == ("m_avg", m_avg(as_mlvu))
-    assert m_avg(as_mlvu) == pytest.approx(sum(row["accuracy"] for row in table["rows"]) / 3)
+    assert m_avg(as_mlvu) == pytest.approx(sum(row["accuracy"] for row in table["rows"]) / 2)
     assert mv.random_metric([{"suite": "mlvu", "task": t, "options": ["a"] * n}
                              for t, n in (("x", 2), ("x", 2), ("y", 4))]) == pytest.approx(37.5)
 
