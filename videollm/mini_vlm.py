@@ -34,8 +34,9 @@ suite          metric      mini VLM  random  blind  per task (mini VLM / random)
 So it beats random clearly on MLVU, through the one task whose answer fills the frame (what is in the
 background: 56% against 16.7%, 28 of 50); the other tasks need 5-pixel shapes told apart, text read or events
 ordered, and stay at chance for a model this small trained this briefly (per-task counts are 48-80 questions,
-so +-6 points is noise). ``extra_draws``, ``tasks`` and ``lm_weight`` (fresh training scenes, a task subset, an
-added language-modelling loss) were tried at 600 steps and did not do better.
+so +-6 points is noise). Tried and not better on the test splits: 600 steps (MLVU 23.0, topic 46), three
+``extra_draws`` of fresh training scenes, a ``tasks`` subset of the visual tasks, an added ``lm_weight`` loss
+(MLVU 18.0-24.5, topic 34-50, PerceptionTest 29.6-39.2, Video-MME 21.2-25.0).
 
 Command line (``make data`` should run the first)::
 
