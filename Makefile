@@ -4,7 +4,8 @@
 #   make lab      open JupyterLab on the student labs
 #   make labs     regenerate labs/ from solutions/
 #   make data     generate the course's synthetic clips into data/cache/ (cached), the benchmark manifests, and the
-#                 small trained models the lectures load (VQ-VAE, motion tokenizer; trained once, then cached)
+#                 small trained models the lectures load (VQ-VAE, motion tokenizer, the two early-fusion models,
+#                 the mini video LLM; each trained once, then cached)
 #   make baselines  print the random / blind / frame-limited-oracle table of every benchmark suite
 # Every target creates .venv and installs the pinned environment on first use.
 
@@ -34,6 +35,8 @@ data: setup
 	$(PY) -m videollm.benchmarks build
 	$(PY) -m videollm.vqvae build
 	$(PY) -m videollm.motion_tokenizer build
+	$(PY) -m videollm.fusion build
+	$(PY) -m videollm.mini_vlm build
 
 baselines: setup
 	$(PY) -m videollm.benchmarks baselines
