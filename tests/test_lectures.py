@@ -24,7 +24,9 @@ class _Lecture:
         nb = nbformat.read(self.notebook, as_version=4)
         assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), \
             f"{self.notebook.name}: clear outputs before committing"
-        NotebookClient(nb, timeout=300, kernel_name="python3",
+        # 600 s a cell: on a fresh clone lecture 03 draws its frame sets and trains each cached fusion model inside
+        # one cell (about 150 s for the tokenised one on a 2-core CI machine); the limit is there to stop hangs.
+        NotebookClient(nb, timeout=600, kernel_name="python3",
                        resources={"metadata": {"path": str(self.notebook.parent)}}).execute()
 
 
