@@ -22,9 +22,7 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from videollm import fusion as fu
+from videollm.atomic import write_atomic
 from videollm.data import data_dir
 
 #: Bump when the model, the data or the training loop change what a config trains to.
@@ -313,16 +312,9 @@ def checkpoint_path(config: FusionConfig) -> Path:
 
 def save_checkpoint(model: fu.EarlyFusionLM, config: FusionConfig, path: Path, **extra) -> None:
     """Weights, config, hash and extras, written atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"hash": config_hash(config), "config": dataclasses.asdict(config),
                "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}, **extra}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    write_atomic(path, lambda staging: torch.save(payload, staging))
 
 
 def load_checkpoint(path: Path, config: FusionConfig, tokenizer=None, device="cpu"):

@@ -312,11 +312,11 @@ EXTRA_CODE_BASE = 1000
 def extra_draws(suite: str, draws: int, num_frames: int, size: tuple[int, int], progress: bool = False):
     """``(frames, records)`` of ``draws`` fresh, independent draws of ``suite``'s *train* split
     (:func:`videollm.benchmarks.suites.generate` with seed codes ``EXTRA_CODE_BASE + k``): the same
-    generators, new scenes. Frames come from :func:`videollm.qa_frames.question_frames` (only the sampled frames
+    generators, new scenes. Frames come from :func:`videollm.qa_frames.cached_frames` (only the sampled frames
     are drawn) and are cached in ``data_dir()/qa_frames/extra-*.npz``."""
     from videollm.benchmarks.suites import generate
     from videollm.data import data_dir
-    from videollm.qa_frames import QA_FRAMES_VERSION, question_frames
+    from videollm.qa_frames import QA_FRAMES_VERSION, cached_frames
 
     frames, records = [], []
     for k in range(draws):
@@ -326,19 +326,7 @@ def extra_draws(suite: str, draws: int, num_frames: int, size: tuple[int, int], 
                 "seeds": [r["seed"] for r in recs]}
         digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
         path = data_dir() / "qa_frames" / f"extra-{suite}-train-{code}-{num_frames}x{size[0]}x{size[1]}-{digest}.npz"
-        if path.exists():
-            with np.load(path) as cached:
-                x = cached["frames"]
-        else:
-            from tqdm.auto import tqdm
-
-            x = np.stack([question_frames(r, num_frames, size)[0] for r in
-                          tqdm(recs, desc=f"drawing {suite} extra draw {k}", disable=not progress, leave=False)])
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(suffix=".npz", dir=path.parent)
-            os.close(fd)
-            np.savez(tmp, frames=x)
-            os.replace(tmp, path)
+        x, _ = cached_frames(path, recs, num_frames, size, desc=f"drawing {suite} extra draw {k}", progress=progress)
         frames.append(torch.from_numpy(x).permute(0, 1, 4, 2, 3).contiguous())
         records.extend(recs)
     return frames, records

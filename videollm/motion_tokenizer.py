@@ -33,9 +33,7 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +45,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from videollm import synth
+from videollm.atomic import write_atomic
 from videollm.codebook import EMACodebook, kmeans, restart_dead_codes
 from videollm.motion import block_ground_truth
 
@@ -337,11 +336,8 @@ def load_or_train(config: TokenizerConfig = TokenizerConfig(), device="cpu", for
             model.load_state_dict(saved["state_dict"])
             return model.eval(), {**saved["info"], "path": str(path), "cached": True}
     model, info = train(config, device=device, log=log)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".motion_tokenizer-", suffix=".pt", delete=False) as f:
-        torch.save({"digest": config.digest(), "state_dict": state, "info": info}, f)
-    os.replace(f.name, path)  # atomic: a reader never sees half a checkpoint
+    write_atomic(path, lambda staging: torch.save({"digest": config.digest(), "state_dict": state, "info": info}, staging))
     return model, {**info, "path": str(path), "cached": False}
 
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -25,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from videollm import world
+from videollm.atomic import write_atomic
 from videollm.benchmarks.suites import SPLITS, SUITES, load_questions, scene_for
 from videollm.sampling import uniform_indices
 
@@ -104,6 +103,26 @@ def _cache_file(suite: str, split: str, num_frames: int, size: tuple[int, int], 
     return data_dir() / "qa_frames" / f"{suite}-{split}-{num_frames}x{size[0]}x{size[1]}-{digest}.npz"
 
 
+def cached_frames(path: str | Path, records: Sequence[dict[str, Any]], num_frames: int, size: tuple[int, int],
+                  desc: str = "drawing frames", progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`question_frames` of every record, stacked: ``(N, T, h, w, 3)`` uint8 and ``(N, T)`` float32 times.
+
+    Loaded from the ``.npz`` at ``path`` if it exists, else drawn and saved there; the caller's ``path`` must name
+    everything that decides the frames (records, ``num_frames``, ``size``, versions).
+    """
+    path = Path(path)
+    if path.exists():
+        with np.load(path) as cached:
+            return cached["frames"], cached["times"]
+    from tqdm.auto import tqdm
+
+    drawn = [question_frames(r, num_frames, size) for r in tqdm(records, desc=desc, disable=not progress, leave=False)]
+    frames = np.stack([f for f, _ in drawn])
+    times = np.stack([t for _, t in drawn])
+    write_atomic(path, lambda staging: np.savez(staging, frames=frames, times=times))
+    return frames, times
+
+
 def frame_set(suite: str, split: str = "train", num_frames: int = 8, size=(56, 56), tasks: Sequence[str] | None = None,
               progress: bool = True) -> FrameSet:
     """Every question of ``suite``/``split`` with its sampled frames; drawn once, then loaded from the cache.
@@ -132,21 +151,8 @@ def frame_set(suite: str, split: str = "train", num_frames: int = 8, size=(56, 5
         if unknown:
             raise ValueError(f"{suite} has no task(s) {unknown}; its tasks are {SUITES[suite].tasks}")
     path = _cache_file(suite, split, num_frames, size, [r["id"] for r in records])
-    if path.exists():
-        with np.load(path) as cached:
-            frames, times = cached["frames"], cached["times"]
-    else:
-        from tqdm.auto import tqdm
-
-        drawn = [question_frames(r, num_frames, size)
-                 for r in tqdm(records, desc=f"drawing {suite}/{split} frames", disable=not progress, leave=False)]
-        frames = np.stack([f for f, _ in drawn])
-        times = np.stack([t for _, t in drawn])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix=".npz", dir=path.parent)  # write then rename: never a half-written cache
-        os.close(fd)
-        np.savez(tmp, frames=frames, times=times)
-        os.replace(tmp, path)
+    frames, times = cached_frames(path, records, num_frames, size, desc=f"drawing {suite}/{split} frames",
+                                  progress=progress)
     result = FrameSet(torch.from_numpy(frames).permute(0, 1, 4, 2, 3).contiguous(), records, torch.from_numpy(times))
     if tasks is not None:
         result = result.select([i for i, r in enumerate(records) if r["task"] in set(tasks)])

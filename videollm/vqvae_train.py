@@ -21,9 +21,7 @@ import argparse
 import dataclasses
 import hashlib
 import json
-import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +32,7 @@ from tqdm.auto import tqdm
 
 from videollm import codebook as cb
 from videollm import synth, vq
+from videollm.atomic import write_atomic
 from videollm.data import data_dir
 from videollm.vqvae import VQVAE, FSQQuantizer, LFQQuantizer, VectorQuantizer, frame_set, evaluate, psnr
 
@@ -234,17 +233,10 @@ def checkpoint_path() -> Path:
 
 def save_checkpoint(model: VQVAE, config: VQVAEConfig, history: dict, path: Path, **extra) -> None:
     """Write the weights, config, hash and history atomically (a reader never sees half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     payload = {"hash": config_hash(config), "config": dataclasses.asdict(config), "state_dict": state,
                "history": history, **extra}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    write_atomic(path, lambda staging: torch.save(payload, staging))
 
 
 def load_checkpoint(path: Path, config: VQVAEConfig, device="cpu") -> tuple[VQVAE, dict] | None:

@@ -1,0 +1,27 @@
+"""videollm.atomic.write_atomic: the target appears whole or not at all."""
+
+import numpy as np
+import pytest
+
+from videollm.atomic import write_atomic
+
+
+def test_writes_through_a_staging_file_that_keeps_the_suffix(tmp_path):
+    target = tmp_path / "deep" / "frames.npz"
+    write_atomic(target, lambda staging: np.savez(staging, x=np.arange(3)))  # savez would add .npz to other names
+    with np.load(target) as saved:
+        assert saved["x"].tolist() == [0, 1, 2]
+    assert [p.name for p in target.parent.iterdir()] == ["frames.npz"]
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_staging_file(tmp_path):
+    target = tmp_path / "model.pt"
+    target.write_text("old")
+
+    def broken(staging):
+        open(staging, "w").write("half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_atomic(target, broken)
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["model.pt"]
