@@ -32,6 +32,9 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # stall a whole batch). Labs are written to finish every cell in well under a minute on a 2-core CPU.
 c.ExecutePreprocessor.timeout = int(os.environ.get("VIDEOLLM_CELL_TIMEOUT", "180"))  # seconds per cell
 c.ExecutePreprocessor.kernel_name = "python3"
+# Each graded kernel would otherwise print ipykernel's "running over TCP without encryption" warning: the
+# kernels listen on localhost only, so the warning is noise in a batch's log. Errors still print.
+c.ExecutePreprocessor.extra_arguments = ["--IPKernelApp.log_level=ERROR"]
 
 # Student notebooks carry no hidden tests, and feedback must not reveal them either: nbgrader's ClearHiddenTests
 # strips them from the source, and the course's HideTestTracebacks from error tracebacks, which quote them.

@@ -105,3 +105,25 @@ def test_bad_inputs(small, data):
         mv.predict(model, processor, frames[:2], records[:3])
     with pytest.raises(ValueError, match="heads"):
         mv.build_model(dataclasses.replace(SMALL, hidden=30, heads=4))
+
+
+def test_extra_draws_are_fresh_training_scenes_and_cached(tmp_path, monkeypatch):
+    """An extra draw repeats the training split's tasks in order with new scenes (seeds shared with neither the
+    train nor the test split), and the second call loads the same frames from the cache."""
+    from videollm.benchmarks.suites import generate
+
+    monkeypatch.setenv("VIDEOLLM_DATA", str(tmp_path))
+    frames, records = mv.extra_draws("perception", 2, 2, (28, 28))
+    train, test = generate("perception", "train"), generate("perception", "test")
+    assert len(frames) == 2 and len(records) == 2 * len(train)
+    for f in frames:
+        assert f.dtype == torch.uint8 and tuple(f.shape) == (len(train), 2, 3, 28, 28)
+    assert [r["task"] for r in records] == [r["task"] for r in train] * 2
+    seeds = [r["seed"] for r in records]
+    assert len(set(seeds)) == len(seeds)
+    assert not set(seeds) & {r["seed"] for r in train + test}
+    assert not {r["id"] for r in records} & {r["id"] for r in train}
+    assert not torch.equal(frames[0], frames[1])
+    assert len(list((tmp_path / "qa_frames").glob("extra-perception-train-*.npz"))) == 2
+    again, _ = mv.extra_draws("perception", 2, 2, (28, 28))
+    assert all(torch.equal(a, b) for a, b in zip(frames, again))
