@@ -40,6 +40,12 @@ video tokens) the same run gave 28.0 on one thread and 18.5 (chance) on two: too
 background reliably. Tried with ``merge=4`` and not better: 600 steps (MLVU 23.0, topic 46), three
 ``extra_draws`` of fresh training scenes, a ``tasks`` subset of the visual tasks, an added ``lm_weight`` loss
 (MLVU 18.0-24.5, topic 34-50, PerceptionTest 29.6-39.2, Video-MME 21.2-25.0).
+Tried with the default ``merge=2`` on two threads, none clearly better (Video-MME / PerceptionTest / MLVU M-Avg;
+one standard error is about 2.6 / 3.0 / 2.5 points): 900 steps, 27.4 / 35.4 / 29.5, with a final training batch
+accuracy of 68% against 40% at 300 steps (it starts memorising the 828 training questions); 900 steps with two
+``extra_draws`` (three times the scenes), 27.4 / 34.6 / 29.0, batch accuracy 35% (it cannot fit them); frames of
+84x112 (192 video tokens), 24.3 / 35.0 / 29.0. Longer training, more scenes and larger frames alone did not move
+it; a wider vision tower trained longer (minutes more on a CPU, seconds on a GPU) is untried.
 
 Command line (``make data`` should run the first)::
 
