@@ -44,8 +44,10 @@ Tried with the default ``merge=2`` on two threads, none clearly better (Video-MM
 one standard error is about 2.6 / 3.0 / 2.5 points): 900 steps, 27.4 / 35.4 / 29.5, with a final training batch
 accuracy of 68% against 40% at 300 steps (it starts memorising the 828 training questions); 900 steps with two
 ``extra_draws`` (three times the scenes), 27.4 / 34.6 / 29.0, batch accuracy 35% (it cannot fit them); frames of
-84x112 (192 video tokens), 24.3 / 35.0 / 29.0. Longer training, more scenes and larger frames alone did not move
-it; a wider vision tower trained longer (minutes more on a CPU, seconds on a GPU) is untried.
+84x112 (192 video tokens), 24.3 / 35.0 / 29.0; a wider model (hidden 128, a 3-layer vision tower of width 96),
+600 steps and one extra draw, 21.9 / 34.6 / 21.0, batch accuracy 34% (slower to fit at the same learning rate).
+Longer training, more scenes, larger frames or a wider model alone did not move it; a learning-rate search for the
+wider model, trained for longer (minutes more on a CPU), is untried.
 
 Command line (``make data`` should run the first)::
 
