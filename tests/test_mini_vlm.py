@@ -127,3 +127,26 @@ def test_extra_draws_are_fresh_training_scenes_and_cached(tmp_path, monkeypatch)
     assert len(list((tmp_path / "qa_frames").glob("extra-perception-train-*.npz"))) == 2
     again, _ = mv.extra_draws("perception", 2, 2, (28, 28))
     assert all(torch.equal(a, b) for a, b in zip(frames, again))
+
+
+def test_results_table_reports_scores_with_bootstrap_intervals(small):
+    model, processor = small
+    rows, markdown = mv.results_table(model, processor, "val", suites=("perception", "mlvu"), n_boot=400)
+    headline = {r["suite"]: r for r in rows if r["task"] == "all"}
+    assert set(headline) == {"perception", "mlvu"} and headline["mlvu"]["metric"] == "m_avg"
+    for suite, row in headline.items():
+        records = mv.evaluate(model, processor, suite, "val")
+        assert row["model"] == pytest.approx(mv.suite_metric(records)[1]) and row["n"] == len(records)
+        assert row["random"] == pytest.approx(mv.random_metric(records))
+    for row in rows:
+        low, high = row["ci"]
+        assert low <= row["model"] <= high, row
+        p = row["model"] / 100
+        if row["task"] != "all" and 0 < p < 1:  # a binomial proportion's 95% interval: about +-1.96 standard errors
+            width = 2 * 1.96 * 100 * (p * (1 - p) / row["n"]) ** 0.5
+            assert 0.6 * width < high - low < 1.5 * width, row
+    mlvu_tasks = [r for r in rows if r["suite"] == "mlvu" and r["task"] != "all"]
+    assert len(mlvu_tasks) == 4  # M-Avg averages four independent task accuracies: a narrower interval than theirs
+    widths = [r["ci"][1] - r["ci"][0] for r in mlvu_tasks]
+    assert headline["mlvu"]["ci"][1] - headline["mlvu"]["ci"][0] <= sum(widths) / len(widths)
+    assert "95% CI" in markdown.splitlines()[0] and len(markdown.splitlines()) == 2 + len(rows)

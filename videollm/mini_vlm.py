@@ -31,10 +31,11 @@ suite          metric      mini VLM  random  blind  per task (mini VLM / random)
 ``mlvu``       M-Avg       30.0      16.7    18.0   count 14.0, order 22.0, needle 18.0, **topic 66.0** (/ 16.7)
 =============  ==========  ========  ======  =====  ==========================================================
 
-So it beats random clearly on MLVU, through the one task whose answer fills the frame (what is in the
-background: 66% against 16.7%); the other tasks need 5-pixel shapes told apart, text read or events ordered, and
-stay at chance for a model this small trained this briefly (per-task counts are 48-80 questions, so +-6 points is
-noise). Training is not bit-identical across thread counts and CPUs; with the default ``merge=2`` (64 video
+95% bootstrap intervals (``evaluate`` prints them per suite and task): Video-MME 17.7-27.8, PerceptionTest
+26.2-37.9, MLVU M-Avg 24.5-36.0. So it beats random clearly on MLVU only, through the one task whose answer fills
+the frame (what is in the background: 66% against 16.7%); the other tasks need 5-pixel shapes told apart, text
+read or events ordered, and stay at chance for a model this small trained this briefly (per-task counts are 48-80
+questions, so +-6 points is noise). Training is not bit-identical across thread counts and CPUs; with the default ``merge=2`` (64 video
 tokens) MLVU M-Avg was 30.0-32.5 (topic 66-74) over two seeds and one or two threads. With ``merge=4`` (16
 video tokens) the same run gave 28.0 on one thread and 18.5 (chance) on two: too few tokens to learn even the
 background reliably. Tried with ``merge=4`` and not better: 600 steps (MLVU 23.0, topic 46), three
@@ -46,8 +47,9 @@ accuracy of 68% against 40% at 300 steps (it starts memorising the 828 training 
 ``extra_draws`` (three times the scenes), 27.4 / 34.6 / 29.0, batch accuracy 35% (it cannot fit them); frames of
 84x112 (192 video tokens), 24.3 / 35.0 / 29.0; a wider model (hidden 128, a 3-layer vision tower of width 96),
 600 steps and one extra draw, 21.9 / 34.6 / 21.0, batch accuracy 34% (slower to fit at the same learning rate).
-Longer training, more scenes, larger frames or a wider model alone did not move it; a learning-rate search for the
-wider model, trained for longer (minutes more on a CPU), is untried.
+Other learning rates for the default model: 1e-2, 300 steps, 22.2 / 35.0 / 23.0; 1e-3, 600 steps, 25.3 / 28.3 /
+31.0. Longer training, more scenes, larger frames, a wider model or another learning rate alone did not move it;
+a learning-rate search for the wider model, trained for longer (minutes more on a CPU), is untried.
 
 Command line (``make data`` should run the first)::
 
@@ -480,6 +482,16 @@ def predict(model, processor, frames: torch.Tensor, records: Sequence[dict], bat
     return out
 
 
+def _predictions(model, processor, suite: str, split: str, tasks: Sequence[str] | None,
+                 config: MiniVLMConfig | None, device) -> tuple[list[dict], list[dict]]:
+    """``(questions, predictions)`` of ``suite``/``split`` on the frames the model was trained on."""
+    from videollm.qa_frames import frame_set
+
+    config = config or getattr(model, "mini_vlm_config", None) or MiniVLMConfig()
+    fs = frame_set(suite, split, config.num_frames, config.size, tasks=tasks, progress=False)
+    return fs.records, predict(model, processor, fs.frames, fs.records, device=device)
+
+
 def evaluate(model, processor, suite: str, split: str = "test", tasks: Sequence[str] | None = None,
              config: MiniVLMConfig | None = None, device=None) -> list[dict]:
     """Score the model on ``suite``/``split``: the records of :func:`videollm.eval.metrics.score` (one per
@@ -490,12 +502,8 @@ def evaluate(model, processor, suite: str, split: str = "test", tasks: Sequence[
     ``mini_vlm_config`` attribute, else :class:`MiniVLMConfig`).
     """
     from videollm.eval.metrics import score
-    from videollm.qa_frames import frame_set
 
-    config = config or getattr(model, "mini_vlm_config", None) or MiniVLMConfig()
-    fs = frame_set(suite, split, config.num_frames, config.size, tasks=tasks, progress=False)
-    predictions = predict(model, processor, fs.frames, fs.records, device=device)
-    return score(fs.records, predictions)
+    return score(*_predictions(model, processor, suite, split, tasks, config, device))
 
 
 def suite_metric(records: Sequence[dict]) -> tuple[str, float]:
@@ -519,33 +527,40 @@ def random_metric(questions: Sequence[dict]) -> float:
 
 
 def results_table(model, processor, split: str = "test", suites: Sequence[str] = SUITE_NAMES,
-                  per_task: bool = True) -> tuple[list[dict], str]:
-    """Evaluate on every suite: ``(rows, markdown)``; a row per suite (and per task) with the model's score,
-    the random baseline and the blind (question-only) baseline of :mod:`videollm.benchmarks.oracle`."""
+                  per_task: bool = True, n_boot: int = 2000, seed: int = 0) -> tuple[list[dict], str]:
+    """Evaluate on every suite: ``(rows, markdown)``; a row per suite (and per task) with the model's score, its
+    95% bootstrap interval ``ci`` (:func:`videollm.eval.report.build_report`; stratified by task for M-Avg), the
+    random baseline and the blind (question-only) baseline of :mod:`videollm.benchmarks.oracle`. A model beats
+    chance clearly where the whole interval lies above the random baseline."""
     from videollm.benchmarks import load_questions
     from videollm.benchmarks.oracle import BlindModel
     from videollm.eval.metrics import accuracy, random_baseline, score
+    from videollm.eval.report import build_report
 
     rows = []
     for suite in suites:
-        questions = load_questions(suite, split)
-        records = evaluate(model, processor, suite, split)
+        questions, predictions = _predictions(model, processor, suite, split, None, None, None)
+        report = build_report(questions, predictions, suite, split, by="task", bootstrap=True, n_boot=n_boot,
+                              seed=seed)
         blind = score(questions, {q: {"prediction": p} for q, p in
                                   BlindModel().fit(load_questions(suite, "train")).predictions(questions).items()})
-        name, value = suite_metric(records)
-        rows.append({"suite": suite, "task": "all", "metric": name, "n": len(records), "model": value,
+        headline = report["m_avg"] if suite == "mlvu" else report["overall"]
+        rows.append({"suite": suite, "task": "all", "metric": "m_avg" if suite == "mlvu" else "accuracy",
+                     "n": len(questions), "model": float(headline["accuracy"]), "ci": tuple(headline["ci"]),
                      "random": random_metric(questions), "blind": suite_metric(blind)[1]})
         if per_task:
+            by_task = {row["task"]: row for row in report["rows"]}
             for task in dict.fromkeys(q["task"] for q in questions):
-                sel = [r for r in records if r["task"] == task]
-                rows.append({"suite": suite, "task": task, "metric": "accuracy", "n": len(sel),
-                             "model": float(accuracy(sel)),
+                row = by_task[task]
+                rows.append({"suite": suite, "task": task, "metric": "accuracy", "n": row["n"],
+                             "model": float(row["accuracy"]), "ci": tuple(row["ci"]),
                              "random": float(random_baseline([q for q in questions if q["task"] == task])),
                              "blind": float(accuracy([r for r in blind if r["task"] == task]))})
-    lines = ["| suite | task | metric | n | mini VLM | random | blind |", "|---|---|---|---:|---:|---:|---:|"]
+    lines = ["| suite | task | metric | n | mini VLM | 95% CI | random | blind |",
+             "|---|---|---|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r['suite']} | {r['task']} | {r['metric']} | {r['n']} | {r['model']:.1f} | "
-                     f"{r['random']:.1f} | {r['blind']:.1f} |")
+                     f"{r['ci'][0]:.1f}–{r['ci'][1]:.1f} | {r['random']:.1f} | {r['blind']:.1f} |")
     return rows, "\n".join(lines)
 
 
