@@ -36,9 +36,9 @@ suite          metric      mini VLM  random  blind  per task (mini VLM / random)
 the frame (what is in the background: 66% against 16.7%); the other tasks need 5-pixel shapes told apart, text
 read or events ordered, and stay at chance for a model this small trained this briefly (per-task counts are 48-80
 questions, so +-6 points is noise). Training is not bit-identical across thread counts and CPUs; with the default
-``merge=2`` (64 video tokens) MLVU M-Avg was 30.0-32.5 (topic 66-74) over two seeds and one or two threads. With ``merge=4`` (16
-video tokens) the same run gave 28.0 on one thread and 18.5 (chance) on two: too few tokens to learn even the
-background reliably. Tried with ``merge=4`` and not better: 600 steps (MLVU 23.0, topic 46), three
+``merge=2`` (64 video tokens) MLVU M-Avg was 30.0-32.5 (topic 66-74) over two seeds and one or two threads. With
+``merge=4`` (16 video tokens) the same run gave 28.0 on one thread and 18.5 (chance) on two: too few tokens to
+learn even the background reliably. Tried with ``merge=4`` and not better: 600 steps (MLVU 23.0, topic 46), three
 ``extra_draws`` of fresh training scenes, a ``tasks`` subset of the visual tasks, an added ``lm_weight`` loss
 (MLVU 18.0-24.5, topic 34-50, PerceptionTest 29.6-39.2, Video-MME 21.2-25.0).
 Tried with the default ``merge=2`` on two threads, none clearly better (Video-MME / PerceptionTest / MLVU M-Avg;
