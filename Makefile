@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version.split()[0]' \
 		|| { echo "set PYTHON=python3.11 (or newer): make PYTHON=python3.12 test"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@echo "installing the course environment into $(VENV) (first time: a few minutes, about 6 GB with PyTorch)"
+	@echo "installing the course environment into $(VENV) (first time: a few minutes, about 6.5 GB with PyTorch)"
 	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev]"
 	@touch $(STAMP)
 
