@@ -3,9 +3,11 @@
     build                 regenerate labs/ from solutions/
     check                 fail if labs/ is out of sync with solutions/
     samples [--out DIR]   write sample submissions (the solutions, and the blank student notebooks)
-    autograde DIR         grade DIR/<student>/<lab>/<lab>.ipynb; print and save the grade table
-    feedback              write HTML feedback (hidden tests removed) for every autograded submission
-    export [--to FILE]    write every grade in the gradebook to a CSV
+    autograde DIR         grade DIR/<student>/<lab>/<lab>.ipynb, each in a sandbox; print and save the grade table
+                          [--jobs N] [--shard I/N] [--force] [--unsafe] [--memory-gb G] [--cell-timeout S] ...
+    merge SHARD...        gather shard work folders (autograde --shard) into this work folder
+    feedback              write HTML feedback for every graded submission (no hidden tests, no sandbox output)
+    export [--to FILE]    write every result to a CSV (the same rows as autograde's table)
 
 Exit status is 0 only when everything asked for was done: a submission that could not be graded, or labs that
 are out of sync, give 1 (after the whole batch has run).
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from grader.course import WORK, GraderError
@@ -34,7 +37,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("submissions", type=Path)
     p.add_argument("--labs", nargs="*")
     p.add_argument("--csv", type=Path, help="default: WORK/grades.csv")
-    sub.add_parser("feedback", help="HTML feedback for every autograded submission")
+    p.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
+    p.add_argument("--shard", help="I/N: grade only every N-th submission, starting at I (for cluster arrays)")
+    p.add_argument("--force", action="store_true", help="regrade even submissions already graded unchanged")
+    p.add_argument("--unsafe", action="store_true",
+                   help="run without a sandbox where bubblewrap is unavailable (only for notebooks you trust)")
+    p.add_argument("--memory-gb", type=float, help="memory per submission (default 4)")
+    p.add_argument("--cell-timeout", type=int, help="seconds a cell may run (default 180, or $VIDEOLLM_CELL_TIMEOUT)")
+    p.add_argument("--notebook-timeout", type=int, help="seconds a notebook may run (default 1800)")
+    p.add_argument("--processes", type=int, help="processes and threads per submission (default 512)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p = sub.add_parser("merge", help="merge shard work folders into --work")
+    p.add_argument("shards", type=Path, nargs="+")
+    p.add_argument("--csv", type=Path, help="default: WORK/grades.csv")
+    sub.add_parser("feedback", help="HTML feedback for every graded submission")
     p = sub.add_parser("export", help="write all grades to CSV")
     p.add_argument("--to", type=Path, help="default: WORK/grades_export.csv")
     args = parser.parse_args(argv)
@@ -71,31 +87,65 @@ def _samples(args) -> int:
     return 0
 
 
-def _autograde(args) -> int:
-    from grader.grading import autograde, grade_table, write_csv
+def limits_from(args):
+    from grader.sandbox import GiB, Limits
 
-    results = autograde(args.submissions, args.labs, work=args.work)
+    limits = Limits()
+    if args.memory_gb:
+        limits = replace(limits, memory_bytes=int(args.memory_gb * GiB))
+    if args.cell_timeout:
+        limits = replace(limits, cell_seconds=args.cell_timeout)
+    if args.notebook_timeout:
+        limits = replace(limits, notebook_seconds=args.notebook_timeout)
+    if args.processes:
+        limits = replace(limits, processes=args.processes)
+    return limits
+
+
+def _report(results, csv_path) -> int:
+    from grader.results import grade_table, write_csv
+
     print(grade_table(results))
-    print(f"\ngrades saved to {write_csv(results, args.csv or args.work / 'grades.csv')}")
+    print(f"\ngrades saved to {write_csv(results, csv_path)}")
     failed = [r for r in results if not r.graded]
     if failed:
         print(f"{len(failed)} submission(s) could not be graded; see the notes column", file=sys.stderr)
     return 1 if failed else 0
 
 
-def _feedback(args) -> int:
-    from grader.grading import feedback
+def _autograde(args) -> int:
+    from grader.grading import autograde, parse_shard
 
-    files = feedback(args.work)
+    if args.jobs < 1:
+        raise GraderError(f"--jobs must be at least 1, got {args.jobs}")
+    shard = parse_shard(args.shard) if args.shard else None
+    results = autograde(args.submissions, args.labs, work=args.work, jobs=args.jobs, shard=shard,
+                        unsafe=args.unsafe, limits=limits_from(args), force=args.force, progress=not args.quiet)
+    return _report(results, args.csv or args.work / "grades.csv")
+
+
+def _merge(args) -> int:
+    from grader.grading import merge
+
+    results = merge(args.work, args.shards)
+    return _report(results, args.csv or args.work / "grades.csv")
+
+
+def _feedback(args) -> int:
+    from grader.feedback import feedback
+
+    files, problems = feedback(args.work)
+    for problem in problems:
+        print(f"feedback not written: {problem}", file=sys.stderr)
     print(f"wrote {len(files)} feedback file(s) under {args.work / 'feedback'}")
-    return 0
+    return 1 if problems else 0
 
 
 def _export(args) -> int:
-    from grader.grading import gradebook_results, write_csv
+    from grader.results import load_all, write_csv
 
-    results = gradebook_results(args.work)
-    print(f"exported {len(results)} grade(s) to {write_csv(results, args.to or args.work / 'grades_export.csv')}")
+    results = load_all(args.work)
+    print(f"exported {len(results)} result(s) to {write_csv(results, args.to or args.work / 'grades_export.csv')}")
     return 0
 
 
@@ -104,6 +154,7 @@ COMMANDS = {
     "check": _check,
     "samples": _samples,
     "autograde": _autograde,
+    "merge": _merge,
     "feedback": _feedback,
     "export": _export,
 }

@@ -1,174 +1,283 @@
-"""Autograde a folder of submissions and report a grade table.
+"""Autograde a folder of submissions: each one sealed off, judged outside its sandbox, recorded atomically.
 
-Submissions are laid out ``<dir>/<student>/<lab>/<lab>.ipynb``. Each one is copied into nbgrader's submitted
-folder (the original is never touched), autograded on its own, and read back from the gradebook. One broken
-submission (corrupt JSON, a crash, a timeout) is reported in its row and never stops the batch, and a
-submission nbgrader could not grade is marked ``not graded``, never given a silent zero.
+Submissions are laid out ``<dir>/<student>/<lab>/<lab>.ipynb`` and never modified. For each one the grader
+(1) hashes it and skips it when an identical submission was already graded under the same reference, code and
+limits; (2) marks it ``interrupted`` (so a crash never leaves an old score looking current); (3) builds the
+notebook to run from the lab's own cells and the student's answers (``grader.prepare``); (4) runs it in the
+sandbox (``grader.sandbox``); (5) scores it in this process against the reference run (``grader.verdicts``);
+(6) saves the result, the graded copy, an instructor log, and mirrors the scores into the nbgrader gradebook.
+Steps 3-5 run ``jobs`` at a time; step 6 only ever in the main thread. ``shard=(i, n)`` grades every n-th
+submission into a work folder of its own; ``merge`` gathers the shards.
 """
 
 from __future__ import annotations
 
-import csv
+import hashlib
+import json
+import os
 import re
 import shutil
-import warnings
-from dataclasses import dataclass, field
+import signal
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
 
-from grader.course import WORK, GraderError, lab_names, make_api
+from grader import reference, sandbox
+from grader.course import WORK, GraderError, lab_names
+from grader.gradebook import GradebookMirror
+from grader.prepare import InvalidNotebook, prepare, read_submission
 from grader.release import register
+from grader.results import Result, display_name, load, load_all, save
+from grader.verdicts import expectations, parse_records, score_cells
 
-STUDENT_ID = re.compile(r"^[A-Za-z0-9_.@+-]+$")
+STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$")
+SIGNALS = {int(s): s.name for s in signal.Signals}
 
 
 @dataclass
-class Result:
-    """One (student, lab) row of the grade table."""
-
+class Submission:
     student: str
     lab: str
-    status: str  # "graded", "needs manual grading", or "not graded: <why>"
-    score: float | None = None
-    max_score: float | None = None
-    cells: dict[str, tuple[float, float]] = field(default_factory=dict)  # test cell id -> (score, max)
-
-    @property
-    def graded(self) -> bool:
-        return self.score is not None
+    path: Path
+    sha256: str = ""
 
 
-def find_submissions(folder: Path) -> tuple[list[tuple[str, str, Path]], list[Result]]:
-    """Walk ``folder/<student>/<lab>/``; return the notebooks to grade and rows for what cannot be graded."""
+def find_submissions(folder: Path) -> tuple[list[Submission], list[Result]]:
+    """Walk ``folder/<student>/<lab>/``: the notebooks to grade, and a row for each thing that cannot be."""
     folder = Path(folder)
     if not folder.is_dir():
         raise GraderError(f"submissions folder not found: {folder} (expected <folder>/<student>/<lab>/<lab>.ipynb)")
     known = set(lab_names())
-    found, problems = [], []
-    for student_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+    found, rejected = [], []
+    for student_dir in sorted(folder.iterdir(), key=lambda p: p.name):
         student = student_dir.name
-        for lab_dir in sorted(p for p in student_dir.iterdir() if p.is_dir()):
+        if not student_dir.is_dir() or student_dir.is_symlink():
+            rejected.append(Result(student, "-", "badly named", f"{display_name(student)} is not a student folder "
+                                   "(expected <student>/<lab>/<lab>.ipynb)"))
+            continue
+        for lab_dir in sorted(student_dir.iterdir(), key=lambda p: p.name):
             lab = lab_dir.name
             notebook = lab_dir / f"{lab}.ipynb"
             if not STUDENT_ID.match(student):
-                problems.append(Result(student, lab, "not graded: student folder name may only hold letters, digits and _.@+-"))
+                rejected.append(Result(student, lab, "badly named", "a student folder name must start with a letter "
+                                       "or digit and hold only letters, digits and _ . @ + - (64 at most)"))
             elif lab not in known:
-                problems.append(Result(student, lab, f"not graded: no lab called {lab!r} (labs: {', '.join(sorted(known))})"))
-            elif not notebook.exists():
-                others = sorted(p.name for p in lab_dir.glob("*.ipynb"))
-                problems.append(Result(student, lab, f"not graded: {lab}.ipynb missing (found {others or 'no notebooks'}); rename it"))
+                rejected.append(Result(student, lab, "not a known lab", f"no lab called {display_name(lab)} "
+                                       f"(labs: {', '.join(sorted(known))})"))
+            elif not notebook.is_file() or notebook.is_symlink():
+                others = sorted(p.name for p in lab_dir.glob("*.ipynb")) if lab_dir.is_dir() else []
+                rejected.append(Result(student, lab, "badly named", f"{lab}.ipynb is missing (found "
+                                       f"{', '.join(map(display_name, others)) or 'no notebook'}); rename it"))
             else:
-                found.append((student, lab, notebook))
-    if not found and not problems:
+                found.append(Submission(student, lab, notebook))
+    if not found and not rejected:
         raise GraderError(f"no submissions in {folder}: expected <folder>/<student>/<lab>/<lab>.ipynb")
-    return found, problems
+    return found, rejected
 
 
-def read_result(gradebook, student: str, lab: str) -> Result:
-    """Scores of one autograded submission, per test cell, from the gradebook."""
-    submission = gradebook.find_submission(lab, student)
-    cells = {g.name: (g.score, g.max_score) for nb in submission.notebooks for g in nb.grades}
-    status = "needs manual grading" if submission.needs_manual_grade else "graded"
-    return Result(student, lab, status, submission.score, submission.max_score, cells)
-
-
-def autograde(folder: Path, labs: list[str] | None = None, work: Path = WORK) -> list[Result]:
-    """Autograde every submission under ``folder`` (only ``labs`` if given); one ``Result`` per submission."""
-    from nbgrader.api import Gradebook
-    from sqlalchemy.exc import SAWarning
+def autograde(folder: Path, labs: list[str] | None = None, work: Path = WORK, jobs: int = 1,
+              shard: tuple[int, int] | None = None, unsafe: bool = False, limits: sandbox.Limits | None = None,
+              force: bool = False, progress: bool = True) -> list[Result]:
+    """Grade every submission under ``folder`` (only ``labs`` if given); one ``Result`` per row, sorted."""
     from tqdm.auto import tqdm
 
-    # nbgrader 0.9.6's gradebook warns about its own session handling on every submission; nothing to act on.
-    warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
-    found, results = find_submissions(folder)
+    work = Path(work).resolve()
+    limits = limits or sandbox.Limits()
+    mode = sandbox.require(unsafe)
+    found, rejected = find_submissions(folder)
     if labs:
-        found = [s for s in found if s[1] in labs]
-    register(sorted({lab for _, lab, _ in found}), work)
-    api = make_api(work)
-    logs = work / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    for student, lab, notebook in tqdm(found, desc="autograding", unit="submission"):
-        target = work / "submitted" / student / lab
-        if target.exists():
-            shutil.rmtree(target)
-        target.mkdir(parents=True)
-        shutil.copy2(notebook, target / notebook.name)
-        outcome = api.autograde(lab, student, force=True, create=True)
-        log_file = logs / f"{student}__{lab}.log"
-        log_file.write_text((outcome.get("log") or "") + "\n" + (outcome.get("error") or ""))
-        if not outcome.get("success"):
-            reason = _first_error_line(outcome)
-            results.append(Result(student, lab, f"not graded: {reason} (log: {log_file})"))
-            continue
-        with Gradebook(api.coursedir.db_url) as gradebook:
-            results.append(read_result(gradebook, student, lab))
+        found = [s for s in found if s.lab in labs]
+        rejected = [r for r in rejected if r.lab in labs]
+    if shard is not None:
+        index, count = shard
+        rows = sorted([(s.student, s.lab, s) for s in found] + [(r.student, r.lab, r) for r in rejected],
+                      key=lambda t: (t[0], t[1]))
+        mine = [item for i, (_, _, item) in enumerate(rows) if i % count == index]
+        found = [x for x in mine if isinstance(x, Submission)]
+        rejected = [x for x in mine if isinstance(x, Result)]
+    work.mkdir(parents=True, exist_ok=True)
+    lab_set = sorted({s.lab for s in found})
+    if lab_set:
+        register(lab_set, work)
+    expected = {lab: expectations(reference.expected_records(lab, work, limits, mode)) for lab in lab_set}
+    fingerprints = {lab: reference.fingerprint(lab, limits) for lab in lab_set}
+    results: list[Result] = []
+    todo: list[Submission] = []
+    with GradebookMirror(work) as gradebook:
+        for row in rejected:
+            save(work, row)
+            results.append(row)
+        for sub in found:
+            sub.sha256 = hashlib.sha256(sub.path.read_bytes()).hexdigest()
+            old = load(work, sub.student, sub.lab)
+            if (not force and old is not None and old.status != "interrupted" and
+                    old.submission_sha256 == sub.sha256 and old.fingerprint == fingerprints[sub.lab]):
+                results.append(old)  # the same file under the same reference, code and limits: same result
+                continue
+            save(work, Result(sub.student, sub.lab, "interrupted", "grading did not finish; run autograde again",
+                              submission_sha256=sub.sha256, fingerprint=fingerprints[sub.lab]))
+            gradebook.put(Result(sub.student, sub.lab, "interrupted"))
+            todo.append(sub)
+        bar = tqdm(total=len(todo), desc="autograding", unit="submission", disable=not progress or not todo)
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            pending = {pool.submit(grade_one, sub, expected[sub.lab], limits, mode): sub for sub in todo}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    sub = pending.pop(future)
+                    try:
+                        result, executed, log = future.result()
+                    except Exception as error:  # noqa: BLE001 -- one submission's failure never stops the batch
+                        result, executed, log = (Result(sub.student, sub.lab, "grading failed",
+                                                        f"{type(error).__name__}: {error}"), None, repr(error))
+                    result.submission_sha256, result.fingerprint = sub.sha256, fingerprints[sub.lab]
+                    commit(work, sub, result, executed, log, gradebook)
+                    results.append(result)
+                    bar.update()
+        bar.close()
     return sorted(results, key=lambda r: (r.student, r.lab))
 
 
-def _first_error_line(outcome: dict) -> str:
-    text = (outcome.get("error") or outcome.get("log") or "nbgrader reported failure").strip().splitlines()
-    errors = [line for line in text if "Error" in line or "error" in line]
-    return (errors[-1] if errors else text[-1]).strip()[:200]
+def grade_one(sub: Submission, expected: dict, limits: sandbox.Limits, mode: str) -> tuple[Result, dict | None, str]:
+    """Prepare, run and score one submission (in a worker thread); nothing is written here."""
+    try:
+        submission = read_submission(sub.path)
+    except InvalidNotebook as error:
+        return Result(sub.student, sub.lab, "invalid notebook", str(error)), None, str(error)
+    source, release = reference.lab_notebooks(sub.lab)
+    prepared = prepare(source, release, submission)
+    run = sandbox.run_notebook(prepared.notebook, limits, mode)
+    log = json.dumps({"returncode": run.returncode, "wall_seconds": run.wall_seconds, "stderr": run.stderr,
+                      "memory_killed": run.memory_killed, "killed_after_seconds": run.killed_after_seconds,
+                      "cells": run.report["cells"] if run.report else None,
+                      "restarts": run.report["restarts"] if run.report else None}, indent=1)
+    return judge(sub, prepared, run, expected, limits), (run.report or {}).get("notebook"), log
 
 
-def grade_table(results: list[Result]) -> str:
-    """A plain-text table: one row per student, one column per lab (``score/max``), then a status column."""
-    students = sorted({r.student for r in results})
-    labs = sorted({r.lab for r in results})
-    by_key = {(r.student, r.lab): r for r in results}
-    header = ["student", *labs, "total", "notes"]
-    rows = []
-    for student in students:
-        cells, total, best, notes = [], 0.0, 0.0, []
-        for lab in labs:
-            r = by_key.get((student, lab))
-            if r is None:
-                cells.append("-")
-            elif r.graded:
-                cells.append(f"{r.score:g}/{r.max_score:g}")
-                total, best = total + r.score, best + r.max_score
-                if r.status != "graded":
-                    notes.append(f"{lab}: {r.status}")
-            else:
-                cells.append("NOT GRADED")
-                notes.append(f"{lab}: {r.status}")
-        rows.append([student, *cells, f"{total:g}/{best:g}", "; ".join(notes)])
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    line = lambda values: "  ".join(str(v).ljust(w) for v, w in zip(values, widths)).rstrip()  # noqa: E731
-    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+def judge(sub: Submission, prepared, run: sandbox.Run, expected: dict, limits: sandbox.Limits) -> Result:
+    """The result of one run: scores from the records, a status that names what went wrong and where."""
+    result = Result(sub.student, sub.lab, "graded", notes=list(prepared.notes))
+    report = run.report
+    if report is None or not _report_shape_ok(report, len(prepared.origins)):
+        if run.memory_killed:
+            result.status, result.detail = "out of memory", f"the notebook used more than {limits.memory_bytes >> 30} GiB"
+        elif run.killed_after_seconds is not None:
+            result.status, result.detail = "timed out", f"the notebook ran past its {limits.notebook_seconds} s limit"
+        elif run.report_too_big:
+            result.status, result.detail = "grading failed", "the run's output exceeded the report limit"
+        else:
+            result.status, result.detail = "grading failed", ("the sandbox ended without a readable report (exit "
+                                                              f"{run.returncode}); see the log")
+        return result
+    cells = report["cells"]
+    status_by_id, tests = {}, []
+    for (role, grade_id), state in zip(prepared.origins, cells):
+        if grade_id:
+            status_by_id[grade_id] = state.get("status")
+        if role == "test":
+            points = next((float((c["metadata"].get("nbgrader") or {}).get("points", 0)) for c, o in
+                           zip(prepared.notebook["cells"], prepared.origins) if o == (role, grade_id)), 0.0)
+            tests.append((grade_id, points))
+    verdicts = score_cells(tests, status_by_id, expected, parse_records(str(report.get("records", ""))))
+    result.cells = {v.grade_id: [v.score, v.max_score, v.failures] for v in verdicts}
+    result.score = sum(v.score for v in verdicts)
+    result.max_score = sum(v.max_score for v in verdicts)
+    result.status, result.detail = _status(prepared, cells, run, limits)
+    return result
 
 
-def write_csv(results: list[Result], path: Path) -> Path:
-    """Long-format CSV (student, lab, score, max_score, status), the file an LMS import wants."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["student", "lab", "score", "max_score", "status"])
-        for r in results:
-            writer.writerow([r.student, r.lab, r.score if r.graded else "", r.max_score if r.graded else "", r.status])
-    return path
+def _report_shape_ok(report: dict, n_cells: int) -> bool:
+    cells = report.get("cells")
+    return (isinstance(cells, list) and len(cells) == n_cells and all(isinstance(c, dict) for c in cells)
+            and isinstance(report.get("records", ""), str))
 
 
-def gradebook_results(work: Path = WORK) -> list[Result]:
-    """Every submission the gradebook holds (what ``export`` writes)."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    api = make_api(work)
-    results = []
-    with Gradebook(api.coursedir.db_url) as gradebook:
-        for assignment in gradebook.assignments:
-            for student in gradebook.students:
-                try:
-                    results.append(read_result(gradebook, student.id, assignment.name))
-                except MissingEntry:
-                    continue
-    return sorted(results, key=lambda r: (r.student, r.lab))
+def _where(prepared, index: int) -> str:
+    role, grade_id = prepared.origins[index]
+    return f"cell {grade_id}" if grade_id else f"cell {index + 1} (one of yours)"
 
 
-def feedback(work: Path = WORK) -> list[Path]:
-    """HTML feedback for every autograded submission, hidden tests removed; returns the files written."""
-    api = make_api(work)
-    for lab in sorted({r.lab for r in gradebook_results(work)}):
-        outcome = api.generate_feedback(lab, force=True)
-        if not outcome.get("success"):
-            raise GraderError(f"feedback for {lab} failed:\n{outcome.get('error') or outcome.get('log')}")
-    return sorted((work / "feedback").glob("*/*/*.html"))
+def _status(prepared, cells: list[dict], run: sandbox.Run, limits: sandbox.Limits) -> tuple[str, str]:
+    """The one status of a run that has a report, and its detail."""
+    lost = sum(1 for c in cells if c.get("status") == "not-run")
+    tail = f"; {lost} later cell(s) did not run" if lost else ""
+    for index, cell in enumerate(cells):
+        status = cell.get("status")
+        if status == "timeout" or cell.get("notebook_limit"):
+            limit = (f"the notebook's {limits.notebook_seconds} s limit" if cell.get("notebook_limit")
+                     else f"the {limits.cell_seconds} s limit")
+            return "timed out", f"{_where(prepared, index)} ran past {limit}; its tests score zero{tail}"
+        if status == "error" and cell.get("ename") == "MemoryError":
+            return "out of memory", f"{_where(prepared, index)} ran out of memory ({limits.memory_bytes >> 30} GiB)"
+        if status == "died":
+            if run.memory_killed or cell.get("signal") == signal.SIGKILL:
+                return "out of memory", (f"the kernel was killed in {_where(prepared, index)} (memory limit "
+                                         f"{limits.memory_bytes >> 30} GiB){tail}")
+            how = (f"signal {cell['signal']}, {SIGNALS.get(cell['signal'], '?')}" if isinstance(cell.get("signal"), int)
+                   else f"exit code {cell.get('exit_code')}")
+            return "kernel died", f"in {_where(prepared, index)} ({how}); the cells after it ran in a new kernel{tail}"
+    if lost:
+        return "timed out", f"{lost} cell(s) did not run (the notebook's {limits.notebook_seconds} s limit)"
+    if prepared.manual:
+        return "needs manual grading", "; ".join(prepared.manual)
+    return "graded", ""
+
+
+def commit(work: Path, sub: Submission, result: Result, executed: dict | None, log: str, gradebook) -> None:
+    """Write one submission's files, mirror it into the gradebook, and save its result last (the commit point)."""
+    from videollm.atomic import write_atomic
+
+    folder = Path(sub.student) / sub.lab
+    write_atomic(work / "submitted" / folder / f"{sub.lab}.ipynb", lambda p: shutil.copyfile(sub.path, p))
+    graded_copy = work / "autograded" / folder / f"{sub.lab}.ipynb"
+    if executed is not None:
+        text = json.dumps(executed)
+        write_atomic(graded_copy, lambda p: Path(p).write_text(text))
+    elif graded_copy.exists():
+        graded_copy.unlink()
+    log_path = work / "logs" / f"{sub.student}__{sub.lab}.log"
+    write_atomic(log_path, lambda p: Path(p).write_text(f"{result.label}\n{log}\n"))
+    result.log = str(log_path.relative_to(work))
+    gradebook.put(result)
+    save(work, result)
+
+
+def merge(work: Path, shards: list[Path]) -> list[Result]:
+    """Gather the results of shard work folders into ``work`` (results, graded copies, logs, gradebook)."""
+    work = Path(work).resolve()
+    owned = []  # (shard folder, result)
+    for shard in map(Path, shards):
+        if not (shard / "results").is_dir():
+            raise GraderError(f"{shard} has no results folder: is it a shard's work folder?")
+        owned += [(shard, r) for r in load_all(shard)]
+    labs = sorted({r.lab for _, r in owned if r.lab in set(lab_names())})
+    if labs:
+        register(labs, work)
+    with GradebookMirror(work) as gradebook:
+        for shard, result in owned:
+            if STUDENT_ID.match(result.student) and result.lab in labs:
+                for part in ("submitted", "autograded"):
+                    source = shard / part / result.student / result.lab
+                    if source.is_dir():
+                        shutil.copytree(source, work / part / result.student / result.lab, dirs_exist_ok=True)
+                if result.log and (shard / result.log).is_file():
+                    (work / result.log).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(shard / result.log, work / result.log)
+                gradebook.put(result)
+            save(work, result)
+    return sorted((r for _, r in owned), key=lambda r: (r.student, r.lab))
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"i/n"`` with 0 <= i < n, as used by Slurm array and Kubernetes indexed jobs."""
+    try:
+        index, count = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise GraderError(f"--shard wants I/N (e.g. 0/4), got {text!r}") from None
+    if not 0 <= index < count:
+        raise GraderError(f"--shard {text}: I must be between 0 and N-1")
+    return index, count
+
+
+def default_jobs() -> int:
+    return max(1, (os.cpu_count() or 1) // 2)

@@ -1,0 +1,178 @@
+"""Hidden checks that record, so that the grader judges outside the student's kernel.
+
+A verdict computed inside the kernel that ran the student's code can be forged by that code: it can replace
+the reference function, ``np.array_equal`` or ``torch.allclose`` before the hidden test calls them. So a lab's
+hidden tests do not compare anything. They call the student's code on inputs they build themselves and
+*record* what came back; the grader, in its own process, compares those records with the ones a clean run of
+the solution notebook made (see ``grader/verdicts.py``). Use it in a test cell's hidden part::
+
+    ### BEGIN HIDDEN TESTS
+    from videollm.record import Checks
+    check = Checks("test_uniform_indices")                  # the test cell's grade_id
+    check.value("10 frames, 4 samples", lambda: uniform_indices(10, 4))
+    check.value("300 random sizes", lambda: [uniform_indices(t, n) for t, n in cases],
+                expect=lambda: [sampling.uniform_indices(t, n) for t, n in cases])
+    check.raises("num_frames = 0", ValueError, lambda: uniform_indices(10, 0))
+    ### END HIDDEN TESTS
+
+Each check calls its thunk and records the value or the exception. The student's run records only what the
+student's code returned; the solution's run (``VIDEOLLM_RECORD_MODE=reference``) records the expected value:
+``expect()`` when given (a library the answer must agree with), else the solution's own value, and how to
+compare (``exact``, or ``close`` with ``rtol``/``atol``). The check names are shown to the student in feedback;
+write them as you would an assertion message. Outside a grading run (``VIDEOLLM_RECORD`` unset) nothing is
+written, so a student running the lab sees the visible checks only.
+
+Values that can be recorded: None, bool, int, float, str, NumPy arrays and scalars, torch tensors, and lists,
+tuples and dicts of these. Anything else is an error in reference mode (record a number, string or array
+taken from the object instead).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+from typing import Any, Callable
+
+import numpy as np
+
+MODE_ENV, PATH_ENV = "VIDEOLLM_RECORD_MODE", "VIDEOLLM_RECORD"
+MAX_ITEMS = 100_000  # a list longer than this is recorded as too long: keep hidden checks small
+MAX_TEXT = 10_000  # characters of a string (or exception message) kept
+ARRAY_KINDS = "biufc"  # bool, int, uint, float, complex: the dtypes an array may have
+
+
+class RecordError(TypeError):
+    """A value that cannot be recorded (only raised in reference mode: the lab's author must fix the check)."""
+
+
+def encode(value: Any, depth: int = 0) -> dict:
+    """``value`` as plain JSON data: ``{"t": kind, ...}``. Unsupported types become ``{"t": "object"}``."""
+    if depth > 20:
+        return {"t": "too-deep"}
+    if value is None:
+        return {"t": "none"}
+    if isinstance(value, bool):
+        return {"t": "bool", "v": value}
+    if isinstance(value, int) and type(value) is int:
+        return {"t": "int", "v": str(value)}  # as text: Python ints have no size limit, JSON readers do
+    if isinstance(value, float) and type(value) is float:
+        return {"t": "float", "v": repr(value)}  # repr keeps nan/inf and every bit
+    if isinstance(value, str) and type(value) is str:
+        return {"t": "str", "v": value[:MAX_TEXT], "len": len(value)}
+    if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
+        if len(value) > MAX_ITEMS:
+            return {"t": "too-long", "len": len(value)}
+        return {"t": type(value).__name__, "items": [encode(v, depth + 1) for v in value]}
+    if isinstance(value, dict) and type(value) is dict:
+        if len(value) > MAX_ITEMS:
+            return {"t": "too-long", "len": len(value)}
+        return {"t": "dict", "items": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in value.items()]}
+    if type(value).__module__ == "torch" and type(value).__name__ in ("Tensor", "Parameter"):
+        return _encode_tensor(value)
+    if type(value) is np.ndarray or isinstance(value, np.generic):
+        array = np.asarray(value)
+        if array.dtype.kind not in ARRAY_KINDS:
+            return {"t": "object", "type": f"numpy array of {array.dtype}"}
+        kind = "ndarray" if isinstance(value, np.ndarray) else "npscalar"
+        return {"t": kind, **_array_fields(array)}
+    return {"t": "object", "type": f"{type(value).__module__}.{type(value).__qualname__}"}
+
+
+def _array_fields(array: np.ndarray) -> dict:
+    array = np.ascontiguousarray(array)
+    return {
+        "dtype": array.dtype.str,
+        "shape": list(array.shape),
+        "b64": base64.b64encode(array.tobytes()).decode("ascii"),
+    }
+
+
+def _encode_tensor(tensor) -> dict:
+    import torch
+
+    t = tensor.detach()
+    data = t.to("cpu")
+    if data.dtype in (torch.bfloat16, torch.float16):  # no NumPy twin for bfloat16: widen, keep the name
+        data = data.float()
+    if data.is_complex() or data.dtype.is_floating_point or data.dtype in (torch.bool, torch.uint8, torch.int8,
+                                                                          torch.int16, torch.int32, torch.int64):
+        fields = _array_fields(data.contiguous().numpy())
+    else:
+        return {"t": "object", "type": f"tensor of {t.dtype}"}
+    return {"t": "tensor", "tdtype": str(t.dtype), "device": t.device.type, **fields}
+
+
+def encode_error(error: BaseException) -> dict:
+    """An exception as its class hierarchy (qualified names, most derived first) and message."""
+    mro = [f"{c.__module__}.{c.__qualname__}" for c in type(error).__mro__ if c is not object]
+    return {"t": "raised", "mro": mro, "message": str(error)[:MAX_TEXT]}
+
+
+class Checks:
+    """The recorded checks of one test cell (``cell`` is its nbgrader ``grade_id``)."""
+
+    def __init__(self, cell: str):
+        self.cell = cell
+        self.mode = os.environ.get(MODE_ENV, "student")
+        self.path = os.environ.get(PATH_ENV)
+
+    def value(self, name: str, thunk: Callable[[], Any], expect: Callable[[], Any] | None = None,
+              rtol: float = 0.0, atol: float = 0.0) -> None:
+        """Record what ``thunk()`` returns (or raises). Exact comparison unless ``rtol``/``atol`` is set."""
+        compare = {"how": "close", "rtol": rtol, "atol": atol} if (rtol or atol) else {"how": "exact"}
+        source = expect if (self.mode == "reference" and expect is not None) else thunk
+        self._write(name, "value", self._outcome(source), compare)
+
+    def raises(self, name: str, error: type[BaseException], thunk: Callable[[], Any]) -> None:
+        """Record that ``thunk()`` must raise ``error`` (or a subclass)."""
+        outcome = self._outcome(thunk)
+        if self.mode == "reference":
+            expected = f"{error.__module__}.{error.__qualname__}"
+            if outcome["t"] != "raised" or expected not in outcome["mro"]:
+                raise RecordError(f"check {name!r}: the solution does not raise {error.__qualname__}")
+            outcome = {"t": "raised", "mro": [expected], "message": ""}
+        self._write(name, "raises", outcome, {"how": "raises"})
+
+    def _outcome(self, thunk: Callable[[], Any]) -> dict:
+        try:
+            value = thunk()
+        except Exception as error:  # noqa: BLE001 -- any failure of the code under test is a recorded outcome
+            return encode_error(error)
+        encoded = encode(value)
+        if self.mode == "reference" and _unsupported(encoded):
+            raise RecordError(f"cell {self.cell}: a value of type {type(value).__name__} cannot be recorded; "
+                              "record numbers, strings, arrays or tensors taken from it")
+        return encoded
+
+    def _write(self, name: str, kind: str, outcome: dict, compare: dict) -> None:
+        if not self.path:
+            return
+        line = {"cell": self.cell, "check": name, "kind": kind, "outcome": outcome}
+        if self.mode == "reference":
+            line["compare"] = compare
+        with open(self.path, "a") as f:
+            f.write(json.dumps(line, allow_nan=False) + "\n")
+
+
+def _unsupported(encoded: dict) -> bool:
+    if encoded["t"] in ("object", "too-deep", "too-long"):
+        return True
+    children = encoded.get("items", [])
+    flat = [x for pair in children for x in pair] if encoded["t"] == "dict" else children
+    return any(_unsupported(child) for child in flat)
+
+
+def decode_array(fields: dict) -> np.ndarray:
+    """The array of an encoded ``ndarray``/``npscalar``/``tensor`` (validated: a bad record raises ValueError)."""
+    dtype = np.dtype(fields["dtype"])
+    if dtype.kind not in ARRAY_KINDS:
+        raise ValueError(f"dtype {dtype} cannot be recorded")
+    shape = tuple(int(n) for n in fields["shape"])
+    if any(n < 0 for n in shape) or len(shape) > 32:
+        raise ValueError("bad shape")
+    raw = base64.b64decode(fields["b64"], validate=True)
+    if len(raw) != math.prod(shape) * dtype.itemsize:
+        raise ValueError("data length does not match the shape")
+    return np.frombuffer(raw, dtype=dtype).reshape(shape)
