@@ -275,7 +275,8 @@ def sandbox_env(mode: str, limits: Limits, record_mode: str, data_dir: Path) -> 
         "VIDEOLLM_DATA": str(data_dir), "VIDEOLLM_RECORD_MODE": record_mode,
         **OFFLINE_ENV,
     }
-    for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "VIDEOLLM_MANIFEST"):  # machine quirks the host set
+    # Machine quirks the host set, and a tag a test can use to find the processes of its own runs.
+    for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "VIDEOLLM_MANIFEST", "VIDEOLLM_GRADING_TAG"):
         if key in os.environ:
             env[key] = os.environ[key]
     if home:

@@ -15,7 +15,9 @@ import pytest
 
 from grader import release
 from grader.course import LABS, REPO, SOLUTIONS, lab_names
-from grader.grading import autograde, feedback, grade_table
+from grader.feedback import feedback
+from grader.grading import autograde
+from grader.results import grade_table
 
 pytestmark = pytest.mark.slow
 LAB_NAMES = lab_names()
@@ -84,7 +86,7 @@ class _GradedLab:
     def test_solution_gets_full_marks(self, graded):
         lab, _, results, _ = graded
         r = results["reference"]
-        assert r.status == "graded" and r.max_score == 20, f"{lab}: {r.status}"
+        assert r.status == "graded" and r.max_score == 20, f"{lab}: {r.label}"
         assert r.score == r.max_score, f"{lab}: solution scored {r.score}/{r.max_score}: {r.cells}"
 
     def test_blank_gets_zero(self, graded):
@@ -96,23 +98,25 @@ class _GradedLab:
         lab, catalog, results, _ = graded
         for name, mistake in catalog.items():
             r = results[f"mistake-{name}"]
-            assert r.graded, f"{lab}/{name}: {r.status}"
+            assert r.graded, f"{lab}/{name}: {r.label}"
             for cell in mistake.loses:
-                score, most = r.cells[cell]
+                score, most, _ = r.cells[cell]
                 assert score < most, f"{lab}: mistake {name!r} ({mistake.why}) kept full marks in {cell}"
             assert r.score < r.max_score
 
     def test_broken_submissions_are_reported_not_lost(self, graded):
         lab, _, results, _ = graded
-        assert not results["corrupt"].graded and "not graded" in results["corrupt"].status
-        assert not results["misnamed"].graded and "my_lab.ipynb" in results["misnamed"].status
+        assert not results["corrupt"].graded and results["corrupt"].status == "invalid notebook"
+        assert "not valid JSON" in results["corrupt"].detail
+        assert not results["misnamed"].graded and results["misnamed"].status == "badly named"
+        assert "my_lab.ipynb" in results["misnamed"].detail
         table = grade_table(list(results.values()))
         assert "NOT GRADED" in table and "reference" in table
 
     def test_feedback_hides_hidden_tests(self, graded):
         lab, _, _, work = graded
-        files = feedback(work)
-        assert files, "no feedback written"
+        files, problems = feedback(work)
+        assert files and not problems, f"feedback: {problems}"
         for html in files:
             text = html.read_text()
             for hidden in ("BEGIN HIDDEN TESTS", "_ref_", "_rng", "_best("):
@@ -139,9 +143,10 @@ def test_cli_grades_the_rest_and_reports_what_it_could_not(tmp_path):
     assert out.returncode == 1, out.stdout + out.stderr
     assert "NOT GRADED" in out.stdout and "ghost" in out.stdout
     rows = {row["student"]: row for row in csv.DictReader(open(work / "grades.csv"))}
-    assert rows["ghost"]["status"].startswith("not graded")
-    assert rows["looper"]["status"] == "graded" and float(rows["looper"]["score"]) < 20
+    assert rows["ghost"]["status"] == "badly named" and rows["ghost"]["score"] == ""
+    assert rows["looper"]["status"] == "timed out" and "cell decode" in rows["looper"]["detail"]
+    assert float(rows["looper"]["score"]) < 20
     export = subprocess.run([sys.executable, "-m", "grader", "--work", str(work), "export"], cwd=REPO, capture_output=True, text=True)
     assert export.returncode == 0, export.stderr
     exported = list(csv.DictReader(open(work / "grades_export.csv")))
-    assert [r["student"] for r in exported] == ["looper"]
+    assert exported == list(csv.DictReader(open(work / "grades.csv"))), "export and the table must agree"
