@@ -139,8 +139,16 @@ class UserLease:
 
 def kill_user(uid: int) -> None:
     """SIGKILL every process of ``uid`` (a sandbox user: nothing else runs as it)."""
-    for _ in range(5):
-        pids = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _uid_of(p) == uid]
+    kill_all(lambda: [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _uid_of(p) == uid], 5)
+
+
+def kill_all(list_pids, rounds: int) -> None:
+    """SIGKILL what ``list_pids()`` names until it names nothing (a process may fork while we kill)."""
+    for _ in range(rounds):
+        try:
+            pids = list_pids()
+        except OSError:
+            return
         if not pids:
             return
         for pid in pids:
@@ -208,19 +216,7 @@ class Cgroup:
                     (folder / "cgroup.kill").write_text("1")
                 except OSError:
                     pass
-            for _ in range(50):
-                try:
-                    pids = [int(p) for p in (folder / "cgroup.procs").read_text().split()]
-                except OSError:
-                    break
-                if not pids:
-                    break
-                for pid in pids:
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-                time.sleep(0.05)
+            kill_all(lambda: [int(p) for p in (folder / "cgroup.procs").read_text().split()], 50)
             _remove(folder)
 
 
