@@ -98,6 +98,9 @@ def read_submission(path: Path) -> dict:
         where = "/".join(str(p) for p in list(error.absolute_path)[:6]) or "top level"
         raise InvalidNotebook(f"the notebook does not follow the nbformat 4 schema (at {where}: "
                               f"{_printable(error.message)[:160]})") from None
+    except Exception:  # noqa: BLE001 -- nbformat's validator itself trips on some shapes (cells: 3)
+        raise InvalidNotebook("the notebook does not follow the nbformat 4 schema (its cells are not a list "
+                              "of cells)") from None
     return data
 
 

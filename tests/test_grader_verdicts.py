@@ -1,0 +1,142 @@
+"""The pieces of the grader that need no sandbox: recording (videollm.record), comparing (grader.verdicts) and
+rebuilding a submission (grader.prepare)."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+
+from grader.course import LABS, SOLUTIONS
+from grader.prepare import InvalidNotebook, prepare, read_submission
+from grader.verdicts import differs, expectations, parse_records, score_cells
+from videollm.record import Checks, RecordError, encode, encode_error
+
+EXACT = {"how": "exact"}
+LAB = "lab00_video_warmup"
+
+
+def recorded(tmp_path, monkeypatch, mode, body):
+    """Run ``body(Checks)`` in ``mode`` and return the records it wrote."""
+    path = tmp_path / f"{mode}.jsonl"
+    monkeypatch.setenv("VIDEOLLM_RECORD", str(path))
+    monkeypatch.setenv("VIDEOLLM_RECORD_MODE", mode)
+    body(Checks("test_x"))
+    return path.read_text() if path.exists() else ""
+
+
+def test_without_a_grading_run_nothing_is_written(tmp_path, monkeypatch):
+    monkeypatch.delenv("VIDEOLLM_RECORD", raising=False)
+    Checks("test_x").value("v", lambda: 1)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_reference_records_expect_and_the_student_its_own_value(tmp_path, monkeypatch):
+    def body(check):
+        check.value("v", lambda: np.arange(3), expect=lambda: np.arange(3) * 2)
+    ref = expectations(recorded(tmp_path, monkeypatch, "reference", body))
+    got = parse_records(recorded(tmp_path, monkeypatch, "student", body))
+    assert ref["test_x"][0]["compare"] == EXACT
+    assert differs(ref["test_x"][0]["outcome"], got[("test_x", "v")]["outcome"], EXACT) == "wrong values"
+    assert "compare" not in got[("test_x", "v")]  # a student's run cannot choose how it is compared
+
+
+def test_reference_mode_refuses_what_cannot_be_compared(tmp_path, monkeypatch):
+    with pytest.raises(RecordError, match="cannot be recorded"):
+        recorded(tmp_path, monkeypatch, "reference", lambda c: c.value("fig", lambda: object()))
+    with pytest.raises(RecordError, match="does not raise"):
+        recorded(tmp_path, monkeypatch, "reference", lambda c: c.raises("r", ValueError, lambda: 1))
+
+
+@pytest.mark.parametrize("expected, got, why", [
+    (np.arange(4, dtype=np.int64), np.arange(4, dtype=np.int64), None),
+    (np.arange(4, dtype=np.int64), np.arange(4, dtype=np.int32), "wrong dtype"),
+    (np.arange(4), np.arange(5), "wrong shape"),
+    (np.arange(4), np.arange(4)[::-1].copy(), "wrong values"),
+    (np.arange(4), list(range(4)), "wrong type"),
+    (20, np.int64(20), "wrong type"),  # the contract says int
+    (20, 21, "wrong value"),
+    (float("nan"), float("nan"), None),
+    (np.array([np.nan, 1.0]), np.array([np.nan, 1.0]), None),
+    (torch.zeros(2), torch.zeros(2, dtype=torch.float64), "wrong dtype"),
+    ([1, (2, "a")], [1, (2, "a")], None),
+    ([1, (2, "a")], [1, [2, "a"]], "item 1: wrong type"),
+    ({"rows": 2, "titles": ["t = 0.50 s"]}, {"rows": 2, "titles": ["t = 0.5 s"]}, "item 0: wrong value"),
+    ({"a": 1}, {"b": 1}, "wrong keys"),
+])
+def test_differs_names_the_kind_of_difference(expected, got, why):
+    assert differs(encode(expected), encode(got), EXACT) == why
+
+
+def test_close_comparison_uses_the_reference_tolerance():
+    a, b = encode(np.array([1.0, 2.0])), encode(np.array([1.0, 2.0 + 1e-7]))
+    assert differs(a, b, EXACT) == "wrong values"
+    assert differs(a, b, {"how": "close", "rtol": 1e-6, "atol": 0.0}) is None
+    assert differs(encode(1.0), encode(1.1), {"how": "close", "rtol": 1e-6, "atol": 0.0}) == "wrong value"
+
+
+def test_raises_matches_by_class_including_subclasses():
+    expected = {"t": "raised", "mro": ["builtins.ValueError"]}
+    assert differs(expected, encode_error(ValueError("x")), EXACT) is None
+    assert differs(expected, encode_error(UnicodeError("x")), EXACT) is None  # a ValueError subclass
+    assert differs(expected, encode_error(TypeError("x")), EXACT) == "raised a different error"
+    assert differs(expected, encode(3), EXACT) == "did not raise ValueError"
+    look_alike = type("ValueError", (Exception,), {})  # a student's class of the same name is not the builtin
+    assert differs(expected, encode_error(look_alike("x")), EXACT) == "raised a different error"
+
+
+def test_forged_or_broken_records_never_pass():
+    good = encode(np.arange(3))
+    assert differs(good, {"t": "ndarray", "dtype": "<i8", "shape": [3], "b64": "!!"}, EXACT) is not None
+    assert differs(good, {"t": "ndarray", "dtype": "|O", "shape": [3], "b64": ""}, EXACT) is not None
+    assert differs(good, {"t": "ndarray"}, EXACT) is not None
+    records = parse_records('not json\n{"cell": 1}\n' + json.dumps({"cell": "c", "check": "k", "outcome": good}))
+    assert list(records) == [("c", "k")]
+
+
+def test_a_cell_scores_only_when_every_reference_check_matches():
+    expected = {"test_a": [{"check": "one", "outcome": encode(1), "compare": EXACT},
+                           {"check": "two", "outcome": encode(2), "compare": EXACT}]}
+    full = {("test_a", "one"): {"outcome": encode(1)}, ("test_a", "two"): {"outcome": encode(2)}}
+    tests = [("test_a", 5.0), ("test_legacy", 3.0)]
+    ok = score_cells(tests, {"test_a": "ok", "test_legacy": "ok"}, expected, full)
+    assert [(v.score, v.recorded) for v in ok] == [(5.0, True), (3.0, False)]
+    missing = score_cells(tests, {"test_a": "error", "test_legacy": "error"}, expected,
+                          {("test_a", "one"): {"outcome": encode(1)}})
+    assert [v.score for v in missing] == [0.0, 0.0]
+    assert missing[0].failures == ["two: did not run (the cell raised an error)"]
+
+
+def test_read_submission_says_what_is_wrong(tmp_path):
+    cases = {"empty": (b"", "empty"), "json": (b'{"cells": [', "not valid JSON"),
+             "v3": (json.dumps({"nbformat": 3, "worksheets": []}).encode(), "nbformat 3"),
+             "list": (b"[1, 2]", "not a Jupyter notebook"),
+             "schema": (json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": 3}).encode(),
+                        "nbformat 4 schema")}
+    for name, (raw, words) in cases.items():
+        (tmp_path / name).write_bytes(raw)
+        with pytest.raises(InvalidNotebook, match=words):
+            read_submission(tmp_path / name)
+
+
+def test_prepare_restores_the_lab_cells_and_keeps_the_students_own():
+    source = json.loads((SOLUTIONS / LAB / f"{LAB}.ipynb").read_text())
+    release = json.loads((LABS / LAB / f"{LAB}.ipynb").read_text())
+    student = nbformat.read(LABS / LAB / f"{LAB}.ipynb", as_version=4)
+    test = next(c for c in student.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_decode")
+    test.source = "pass"
+    student.cells.remove(next(c for c in student.cells if c.metadata.get("nbgrader", {}).get("grade_id")
+                              == "test_uniform_indices"))
+    decode = next(i for i, c in enumerate(student.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "decode")
+    student.cells.insert(decode + 1, nbformat.v4.new_code_cell("scratch = 1"))
+    prepared = prepare(source, release, json.loads(nbformat.writes(student)))
+    ids = [g for _, g in prepared.origins]
+    assert ids.index("decode") + 1 == ids.index(None)  # the student's cell runs right after its anchor
+    cells = {g: c for (_, g), c in zip(prepared.origins, prepared.notebook["cells"]) if g}
+    assert "BEGIN HIDDEN TESTS" in "".join(cells["test_decode"]["source"])  # edited: the lab's version runs
+    assert "test_uniform_indices" in cells  # deleted: put back
+    assert any("was edited" in n for n in prepared.notes) and any("was missing" in n for n in prepared.notes)
+    assert prepared.manual == []
