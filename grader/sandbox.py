@@ -296,6 +296,9 @@ def bwrap_command(data_dir: Path, limits: Limits, writable_data: bool, uid: int 
     for etc in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/fonts", "/etc/localtime",
                 "/etc/mime.types"):
         cmd += ["--ro-bind-try", etc, etc]
+    # The private /tmp first: a course checked out under /tmp is then bound on top of it, not hidden by it.
+    cmd += ["--perms", "1777", "--size", str(limits.disk_bytes), "--tmpfs", INSIDE_TMP]  # the runner makes
+    cmd += ["--perms", "1777", "--size", str(64 << 20), "--tmpfs", "/dev/shm"]  # home and work folders in it
     binds = []  # (flag, source, destination)
     for prefix in dict.fromkeys((sys.base_prefix, sys.prefix, str(Path(sys.executable).resolve().parents[1]))):
         if not prefix.startswith("/usr/"):
@@ -306,14 +309,14 @@ def bwrap_command(data_dir: Path, limits: Limits, writable_data: bool, uid: int 
     binds.append(("--bind" if writable_data else "--ro-bind", str(data_dir), str(data_dir)))
     # bubblewrap makes missing parents of a mount point mode 0700, which the sandbox's user could not cross
     # (pyenv lives under /root): make them 0755 first. They are empty folders of the sandbox's own root.
-    parents = sorted({str(p) for _, _, dest in binds for p in Path(dest).parents if str(p) != "/"}, key=len)
+    parents = sorted({str(p) for _, _, dest in binds for p in Path(dest).parents if str(p) not in ("/", INSIDE_TMP)},
+                     key=len)
     for parent in parents:
         cmd += ["--perms", "0755", "--dir", parent]
     for flag, source, dest in binds:
         cmd += [flag, source, dest]
-    cmd += ["--perms", "1777", "--size", str(limits.disk_bytes), "--tmpfs", INSIDE_TMP]  # the runner makes
-    cmd += ["--perms", "1777", "--size", str(64 << 20), "--tmpfs", "/dev/shm"]  # home and work folders in it
-    cmd += ["--perms", "0755", "--dir", "/grading", "--ro-bind", str(RUNNER), INSIDE_RUNNER, "--ro-bind", str(CONFINE), INSIDE_CONFINE, "--chdir", INSIDE_TMP]
+    cmd += ["--perms", "0755", "--dir", "/grading", "--ro-bind", str(RUNNER), INSIDE_RUNNER,
+            "--ro-bind", str(CONFINE), INSIDE_CONFINE, "--chdir", INSIDE_TMP]
     # The mounts above need root; the code that runs next must not have it. Dropping inside (rather than before
     # bwrap) keeps the bind sources readable when they sit in root-only folders (pyenv under /root).
     drop = {"uid": uid, "cgroups": [], "rlimits": {}, "argv": [sys.executable, INSIDE_RUNNER]}
