@@ -168,6 +168,9 @@ for host in [("127.0.0.1", {port}), ("1.1.1.1", 80)]:
     deleted = solved()
     deleted.cells = [c for c in deleted.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_uniform_indices"]
     subs["deleted_test_cell"] = with_answer("uniform_indices", WRONG_UNIFORM, deleted)
+    no_answer = solved()
+    no_answer.cells = [c for c in no_answer.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "decode"]
+    subs["deleted_answer_cell"] = no_answer
     replaced = with_answer("uniform_indices", WRONG_UNIFORM)
     cell(replaced, "test_uniform_indices").source = "pass"
     subs["replaced_test_cell"] = replaced
@@ -344,6 +347,7 @@ def test_a_forged_test_cell_earns_nothing(batch):
     ("os_exit", "kernel died", "exit code 3"),
     ("segfault", "kernel died", "SIGSEGV"),
     ("memory_bomb", "out of memory", "uniform_indices"),
+    ("deleted_answer_cell", "needs manual grading", "answer cell decode is missing"),
     ("malformed_json", "invalid notebook", "not valid JSON"),
     ("empty_file", "invalid notebook", "empty"),
     ("nbformat3", "invalid notebook", "nbformat 3"),
