@@ -100,6 +100,9 @@ def autograde(folder: Path, labs: list[str] | None = None, work: Path = WORK, jo
     if lab_set:
         register(lab_set, work)
     expected = {lab: expectations(reference.expected_records(lab, work, limits, mode)) for lab in lab_set}
+    from videollm.data import data_dir
+
+    sandbox.open_to_sandbox(data_dir())  # caches the reference runs (or `make data`) wrote, umask 077 or not
     fingerprints = {lab: reference.fingerprint(lab, limits) for lab in lab_set}
     results: list[Result] = []
     todo: list[Submission] = []

@@ -257,6 +257,23 @@ def _remove(folder: Path) -> None:
             time.sleep(0.05)
 
 
+def open_to_sandbox(folder: Path) -> None:
+    """Let the sandbox's user read ``folder`` (the data cache), whatever umask wrote it: add read (and, for
+    folders, search) permission for others to what this process owns. Nothing is made writable."""
+    if os.geteuid() != 0 or not folder.is_dir():
+        return  # the sandbox runs as the caller, who can already read what the caller wrote
+    for path in [folder, *folder.rglob("*")]:
+        try:
+            info = path.lstat()
+            if path.is_symlink() or info.st_uid != 0:
+                continue
+            wanted = info.st_mode | (0o005 if path.is_dir() else 0o004)
+            if wanted != info.st_mode:
+                path.chmod(wanted & 0o7777)
+        except OSError:
+            continue
+
+
 def sandbox_env(mode: str, limits: Limits, record_mode: str, data_dir: Path) -> dict[str, str]:
     """The whole environment of the sandbox: nothing of the grader's own leaks in except what is named here."""
     from videollm.offline import OFFLINE_ENV

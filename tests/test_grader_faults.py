@@ -29,7 +29,7 @@ from grader.results import SCORED, load
 
 pytestmark = pytest.mark.slow
 LAB = "lab00_video_warmup"
-CELL_TIMEOUT = 8
+CELL_TIMEOUT = 12
 HIDDEN_MARKERS = ("_check.value(", "expect=lambda", "default_rng(0)", "def _facts")  # hidden source only
 
 
@@ -261,7 +261,7 @@ class Listener:
 
 def grade(work: Path, subs: Path, *extra: str, timeout: int = 900) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "grader", "--work", str(work), "autograde", str(subs), "--quiet",
-           "--cell-timeout", str(CELL_TIMEOUT), "--memory-gb", "3", *extra]
+           "--cell-timeout", str(CELL_TIMEOUT), "--memory-gb", "2", *extra]
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, "VIDEOLLM_GRADING_TAG": TAG})
 
@@ -431,7 +431,7 @@ def test_kill_9_mid_batch_then_rerun_gives_the_uninterrupted_table(tmp_path):
     assert whole.returncode == 0, whole.stderr
     work = tmp_path / "work"
     cmd = [sys.executable, "-m", "grader", "--work", str(work), "autograde", str(subs), "--quiet",
-           "--cell-timeout", str(CELL_TIMEOUT), "--memory-gb", "3"]
+           "--cell-timeout", str(CELL_TIMEOUT), "--memory-gb", "2"]
     process = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True, env={**os.environ, "VIDEOLLM_GRADING_TAG": TAG})
     deadline = time.monotonic() + 300

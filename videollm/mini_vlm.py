@@ -72,7 +72,6 @@ import math
 import os
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +82,7 @@ import torch
 import torch.nn.functional as F
 
 from videollm import vlm
+from videollm.atomic import staging_dir
 from videollm.offline import set_offline
 
 set_offline()
@@ -583,8 +583,7 @@ def save_checkpoint(model, processor, config: MiniVLMConfig, history: dict, path
     """``save_pretrained`` of the model and processor plus ``meta.json`` (hash, config, history), written to a
     staging folder and renamed into place (a reader never sees half a checkpoint)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
+    staging = staging_dir(path)
     try:
         model.save_pretrained(staging)
         processor.save_pretrained(staging)

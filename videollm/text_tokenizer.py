@@ -29,10 +29,10 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
+from videollm.atomic import staging_dir
 from videollm.offline import set_offline
 
 set_offline()
@@ -179,8 +179,7 @@ def _load_or_train(directory: str, digest: str, lines: tuple[str, ...]):
         except Exception:  # a half-written or foreign folder: train again below
             shutil.rmtree(folder, ignore_errors=True)
     fast = wrap(train_bpe(list(lines)))
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    staging = staging_dir(folder)
     try:
         fast.save_pretrained(str(staging))
         try:
