@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 
 from grader import reference
+from grader.course import lab_names
 from grader.grading import STUDENT_ID
 from grader.prepare import InvalidNotebook, prepare, read_submission
 from grader.results import Result, load_all
@@ -27,8 +28,9 @@ def feedback(work: Path) -> tuple[list[Path], list[str]]:
 
     exporter = HTMLExporter(template_name="classic")
     written, problems = [], []
+    labs = set(lab_names())
     for result in load_all(work):
-        if not STUDENT_ID.match(result.student) or result.lab == "-":
+        if not STUDENT_ID.match(result.student) or result.lab not in labs:
             continue  # a folder name the grader refused has no safe place for a page; the table reports it
         try:
             notebook = feedback_notebook(work, result)
@@ -43,7 +45,7 @@ def feedback(work: Path) -> tuple[list[Path], list[str]]:
 
 def feedback_notebook(work: Path, result: Result):
     """The notebook rendered as one student's feedback page."""
-    header = [f"# Feedback: {result.lab}", "",
+    header = [f"# Feedback: {html.escape(result.lab)}", "",
               f"**Score:** {'not graded' if result.score is None else f'{result.score:g} / {result.max_score:g}'}"
               f" — **status:** {html.escape(result.label)}"]
     header += [f"- {html.escape(note)}" for note in result.notes]

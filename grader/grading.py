@@ -30,6 +30,7 @@ from grader.release import register
 from grader.results import Result, display_name, load, load_all, save
 from grader.verdicts import expectations, parse_records, score_cells
 
+MAX_RECORDS = 8 << 20  # bytes of recorded checks read back (a lab's checks need kilobytes)
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$")
 SIGNALS = {int(s): s.name for s in signal.Signals}
 
@@ -64,6 +65,9 @@ def find_submissions(folder: Path) -> tuple[list[Submission], list[Result]]:
             elif lab not in known:
                 rejected.append(Result(student, lab, "not a known lab", f"no lab called {display_name(lab)} "
                                        f"(labs: {', '.join(sorted(known))})"))
+            elif lab_dir.is_symlink() or not lab_dir.is_dir():
+                rejected.append(Result(student, lab, "badly named", f"{display_name(lab)} must be a folder of the "
+                                       "student's own, not a link or a file"))
             elif not notebook.is_file() or notebook.is_symlink():
                 others = sorted(p.name for p in lab_dir.glob("*.ipynb")) if lab_dir.is_dir() else []
                 rejected.append(Result(student, lab, "badly named", f"{lab}.ipynb is missing (found "
@@ -111,9 +115,9 @@ def autograde(folder: Path, labs: list[str] | None = None, work: Path = WORK, jo
             save(work, row)
             results.append(row)
         for sub in found:
-            sub.sha256 = hashlib.sha256(sub.path.read_bytes()).hexdigest()
+            sub.sha256 = file_hash(sub.path)
             old = load(work, sub.student, sub.lab)
-            if (not force and old is not None and old.status != "interrupted" and
+            if (not force and old is not None and old.status not in ("interrupted", "grading failed") and
                     old.submission_sha256 == sub.sha256 and old.fingerprint == fingerprints[sub.lab]):
                 results.append(old)  # the same file under the same reference, code and limits: same result
                 continue
@@ -134,17 +138,41 @@ def autograde(folder: Path, labs: list[str] | None = None, work: Path = WORK, jo
                         result, executed, log = (Result(sub.student, sub.lab, "grading failed",
                                                         f"{type(error).__name__}: {error}"), None, repr(error))
                     result.submission_sha256, result.fingerprint = sub.sha256, fingerprints[sub.lab]
-                    commit(work, sub, result, executed, log, gradebook)
+                    try:
+                        commit(work, sub, result, executed, log, gradebook)
+                    except Exception as error:  # noqa: BLE001 -- e.g. an unreadable file: this row fails, alone
+                        result = Result(sub.student, sub.lab, "grading failed", f"saving the result failed "
+                                        f"({type(error).__name__}); see the grader's output",
+                                        submission_sha256=sub.sha256, fingerprint=fingerprints[sub.lab])
+                        save(work, result)
                     results.append(result)
                     bar.update()
         bar.close()
     return sorted(results, key=lambda r: (r.student, r.lab))
 
 
+def file_hash(path: Path) -> str:
+    """sha256 of a submitted file, read in chunks up to the size limit (a huge or unreadable file still gets
+    a hash, and ``read_submission`` then says what is wrong with it)."""
+    from grader.prepare import MAX_BYTES
+
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            while (chunk := f.read(1 << 20)) and f.tell() <= MAX_BYTES + (1 << 20):
+                digest.update(chunk)
+        digest.update(str(path.stat().st_size).encode())
+    except OSError as error:
+        digest.update(f"unreadable: {error.errno}".encode())
+    return digest.hexdigest()
+
+
 def grade_one(sub: Submission, expected: dict, limits: sandbox.Limits, mode: str) -> tuple[Result, dict | None, str]:
     """Prepare, run and score one submission (in a worker thread); nothing is written here."""
     try:
         submission = read_submission(sub.path)
+    except OSError as error:
+        return Result(sub.student, sub.lab, "invalid notebook", f"the file cannot be read ({error.strerror})"), None, ""
     except InvalidNotebook as error:
         return Result(sub.student, sub.lab, "invalid notebook", str(error)), None, str(error)
     source, release = reference.lab_notebooks(sub.lab)
@@ -181,7 +209,11 @@ def judge(sub: Submission, prepared, run: sandbox.Run, expected: dict, limits: s
             points = next((float((c["metadata"].get("nbgrader") or {}).get("points", 0)) for c, o in
                            zip(prepared.notebook["cells"], prepared.origins) if o == (role, grade_id)), 0.0)
             tests.append((grade_id, points))
-    verdicts = score_cells(tests, status_by_id, expected, parse_records(str(report.get("records", ""))))
+    records = report.get("records", "")
+    if len(records) > MAX_RECORDS:
+        result.notes.append(f"the hidden checks' records exceeded {MAX_RECORDS >> 20} MB and were not read")
+        records = ""
+    verdicts = score_cells(tests, status_by_id, expected, parse_records(records))
     result.cells = {v.grade_id: [v.score, v.max_score, v.failures] for v in verdicts}
     result.score = sum(v.score for v in verdicts)
     result.max_score = sum(v.max_score for v in verdicts)
@@ -216,11 +248,13 @@ def _status(prepared, cells: list[dict], run: sandbox.Run, limits: sandbox.Limit
             if run.memory_killed or cell.get("signal") == signal.SIGKILL:
                 return "out of memory", (f"the kernel was killed in {_where(prepared, index)} (memory limit "
                                          f"{limits.memory_bytes >> 30} GiB){tail}")
-            how = (f"signal {cell['signal']}, {SIGNALS.get(cell['signal'], '?')}" if isinstance(cell.get("signal"), int)
-                   else f"exit code {cell.get('exit_code')}")
+            signal_number, code = cell.get("signal"), cell.get("exit_code")  # from the sandbox: numbers only
+            how = (f"signal {signal_number}, {SIGNALS.get(signal_number, '?')}" if type(signal_number) is int
+                   else f"exit code {code}" if type(code) is int else "no exit status")
             return "kernel died", f"in {_where(prepared, index)} ({how}); the cells after it ran in a new kernel{tail}"
     if lost:
-        return "timed out", f"{lost} cell(s) did not run (the notebook's {limits.notebook_seconds} s limit)"
+        return "timed out", (f"{lost} cell(s) did not run (the notebook's {limits.notebook_seconds} s limit, or too "
+                             "many kernel restarts)")
     if prepared.manual:
         return "needs manual grading", "; ".join(prepared.manual)
     return "graded", ""
@@ -257,6 +291,8 @@ def merge(work: Path, shards: list[Path]) -> list[Result]:
     if labs:
         register(labs, work)
     with GradebookMirror(work) as gradebook:
+        for shard, result in owned:  # first, nothing merged may look current until it is
+            save(work, Result(result.student, result.lab, "interrupted", "merge did not finish; run merge again"))
         for shard, result in owned:
             if STUDENT_ID.match(result.student) and result.lab in labs:
                 for part in ("submitted", "autograded"):

@@ -9,6 +9,7 @@ raises ``InvalidNotebook`` with the reason in plain words.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from dataclasses import dataclass, field
@@ -104,10 +105,11 @@ def read_submission(path: Path) -> dict:
     return data
 
 
-def prepare(source: dict, release: dict, submission: dict) -> Prepared:
+def prepare(source: dict, release: dict, submission: dict, reference: bool = False) -> Prepared:
     """The notebook to run: the lab's cells from ``source``, the answers and extra cells from ``submission``.
 
     ``release`` is the student version (visible tests only), used to tell an edited test cell from an intact one.
+    Unless ``reference``, the hidden checks lose their ``expect=`` arguments (``without_expect``).
     """
     lab = lab_cells(source)
     by_id = {c.grade_id: c for c in lab if c.grade_id}
@@ -163,7 +165,9 @@ def prepare(source: dict, release: dict, submission: dict) -> Prepared:
         else:
             if item.grade_id not in seen and item.role == "test":
                 notes.append(f"test cell {item.grade_id} was missing; it was put back")
-            emit(_with_source(item.cell, _source(item.cell)), item.role, item.grade_id)
+            text = _source(item.cell)
+            emit(_with_source(item.cell, text if reference or item.role != "test" else without_expect(text)),
+                 item.role, item.grade_id)
         for cell in extras.get(item.grade_id, []):
             emit(cell, "student", None)
     kernelspec = (submission.get("metadata") or {}).get("kernelspec") or {}
@@ -174,6 +178,25 @@ def prepare(source: dict, release: dict, submission: dict) -> Prepared:
     notebook = nbformat.v4.new_notebook(metadata=source.get("metadata", {}))
     notebook.cells = [nbformat.from_dict(c) for c in cells]
     return Prepared(notebook=json.loads(json.dumps(notebook)), origins=origins, notes=notes, manual=manual)
+
+
+def without_expect(code: str) -> str:
+    """``code`` with every ``expect=`` keyword argument removed from its calls.
+
+    A hidden check's ``expect`` computes the right answer. In a student's kernel it would be there for the taking
+    (patch ``Checks`` to record ``expect()``, or set the record mode to reference), so the student's copy of the
+    test cell never contains it; only the reference run records expected values.
+    """
+    if not re.search(r"\bexpect\s*=", code):
+        return code
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as error:  # a lab author's cell that is not plain Python: refuse rather than leak
+        raise ValueError(f"a test cell with hidden checks must be plain Python ({error.msg}, line {error.lineno})")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            node.keywords = [k for k in node.keywords if k.arg != "expect"]
+    return ast.unparse(tree)
 
 
 def _source(cell: dict) -> str:

@@ -23,7 +23,8 @@ from grader.course import LABS, REPO, SOLUTIONS, GraderError
 from grader.prepare import prepare
 from videollm.atomic import write_atomic
 
-GRADER_FILES = ("prepare.py", "runner.py", "confine.py", "sandbox.py", "verdicts.py", "reference.py")
+GRADER_FILES = ("prepare.py", "runner.py", "confine.py", "sandbox.py", "verdicts.py", "reference.py", "grading.py",
+                "results.py")
 
 
 @functools.cache
@@ -78,12 +79,13 @@ def expected_records(lab: str, work: Path, limits: sandbox.Limits, mode: str) ->
         except (OSError, ValueError, KeyError):
             pass
     source, release = lab_notebooks(lab)
-    prepared = prepare(source, release, source)
+    prepared = prepare(source, release, source, reference=True)
     # The solution may need more time than a student's first cell: it also fills the data cache once.
     run = sandbox.run_notebook(prepared.notebook, replace(limits, cell_seconds=max(limits.cell_seconds, 900)),
                                mode, record_mode="reference", writable_data=True)
     _require_clean(lab, run, prepared)
     records = run.report["records"]
+    _require_sound_checks(lab, records, prepared)
     cache = data_dir()
     data_files = sorted(str(p.relative_to(cache)) for p in cache.rglob("*") if p.is_file() and
                         not p.name.startswith("."))
@@ -103,3 +105,20 @@ def _require_clean(lab: str, run: sandbox.Run, prepared) -> None:
         text = "\n".join("".join(o.get("traceback", [])) or str(o.get("text", "")) for o in outputs)[-3000:]
         raise GraderError(f"the solution of {lab} does not run cleanly in the sandbox: cell {index} "
                           f"({grade_id or role}) ended with {state['status']} {state.get('ename') or ''}\n{text}")
+
+
+def _require_sound_checks(lab: str, records: str, prepared) -> None:
+    """Every recorded check belongs to a test cell and has a name of its own (else one would silently hide
+    another, or its cell would fall back to nbgrader's rule)."""
+    tests = {grade_id for role, grade_id in prepared.origins if role == "test"}
+    seen = set()
+    for line in records.splitlines():
+        item = json.loads(line)
+        where = (item["cell"], item["check"])
+        if item["cell"] not in tests:
+            raise GraderError(f"{lab}: Checks({item['cell']!r}) names no test cell of the lab (test cells: "
+                              f"{sorted(tests)})")
+        if where in seen:
+            raise GraderError(f"{lab}: check {item['check']!r} of {item['cell']} is recorded twice: give each "
+                              "check its own name")
+        seen.add(where)

@@ -125,7 +125,12 @@ def write_csv(results: list[Result], path: Path) -> Path:
             writer = csv.writer(f)
             writer.writerow(["student", "lab", "score", "max_score", "status", "detail"])
             for r in results:
-                writer.writerow([r.student, r.lab, "" if r.score is None else f"{r.score:g}",
+                writer.writerow([_cell(r.student), _cell(r.lab), "" if r.score is None else f"{r.score:g}",
                                  "" if r.max_score is None else f"{r.max_score:g}", r.status, r.detail])
 
     return write_atomic(path, write)
+
+
+def _cell(text: str) -> str:
+    """A folder name as a CSV field a spreadsheet shows as text, never runs as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -38,7 +39,7 @@ from grader.course import REPO, GraderError
 RUNNER = Path(__file__).with_name("runner.py")
 CONFINE = Path(__file__).with_name("confine.py")
 UID_BASE, UID_COUNT = 61000, 1000  # unprivileged users the sandboxes run as when the grader is root
-LOCKS = Path(tempfile.gettempdir()) / "videollm-grader-uids"
+LOCKS = Path("/run/lock" if Path("/run/lock").is_dir() else tempfile.gettempdir()) / "videollm-grader-uids"
 INSIDE_TMP = "/tmp"
 INSIDE_HOME = "/tmp/home"
 INSIDE_WORK = "/tmp/work"
@@ -61,7 +62,7 @@ class Limits:
     file_bytes: int = 256 << 20  # any one file written
     cell_output_bytes: int = 1_000_000
     notebook_output_bytes: int = 10_000_000
-    report_bytes: int = 256 << 20  # the runner's report, records and executed notebook included
+    report_bytes: int = 48 << 20  # the runner's report: executed notebook (10 MB of output) and records
     max_restarts: int = 3  # kernels replaced after a hang or a crash before the rest is given up
     threads: int = 1  # OMP/MKL threads of the kernel
 
@@ -120,8 +121,12 @@ class UserLease:
         if os.geteuid() != 0:
             return None
         LOCKS.mkdir(mode=0o700, exist_ok=True)
+        info = LOCKS.lstat()
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o022:
+            raise GraderError(f"{LOCKS} must be a folder owned by root and writable by root only")
         for uid in range(UID_BASE, UID_BASE + UID_COUNT):
-            handle = open(LOCKS / f"{uid}.lock", "w")
+            fd = os.open(LOCKS / f"{uid}.lock", os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            handle = os.fdopen(fd, "w")
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -391,7 +396,10 @@ class _NoLease:
 
 
 def _rlimits(limits: Limits) -> dict[str, int]:
-    return {"RLIMIT_DATA": limits.memory_bytes, "RLIMIT_CPU": limits.cpu_seconds,
+    # RLIMIT_DATA counts what a process allocates; RLIMIT_AS also bounds shared mappings (mmap of /dev/zero),
+    # with room for the address space that libraries reserve without using (PyTorch: about 3.5 GB).
+    return {"RLIMIT_DATA": limits.memory_bytes, "RLIMIT_AS": limits.memory_bytes + 8 * GiB,
+            "RLIMIT_CPU": limits.cpu_seconds,
             "RLIMIT_FSIZE": limits.file_bytes, "RLIMIT_NPROC": limits.processes, "RLIMIT_CORE": 0,
             "RLIMIT_NOFILE": 4096}
 

@@ -73,7 +73,7 @@ def _differs(expected: dict, got: dict, rule: dict) -> str | None:
     if te == "none":
         return None
     if te in ("bool", "int", "str"):
-        same = expected["v"] == got["v"] and expected.get("len") == got.get("len")
+        same = all(expected.get(k) == got.get(k) for k in ("v", "len", "sha256"))
         return None if same else "wrong value"
     if te == "float":
         a, b = float(expected["v"]), float(got["v"])
@@ -126,11 +126,11 @@ def score_cells(tests: list[tuple[str, float]], cell_status: dict[str, str], exp
             why = [] if ok else [_cell_problem(status)]
             verdicts.append(CellVerdict(grade_id, points if ok else 0.0, points, False, why))
             continue
-        failures = []
+        failures = [] if status == "ok" else [_cell_problem(status)]  # as nbgrader: a failed cell earns nothing
         for check in checks:
             got = recorded.get((grade_id, check["check"]))
             if got is None:
-                why = "did not run" + (f" ({_cell_problem(status)})" if status != "ok" else "")
+                why = "did not run"
             else:
                 why = differs(check["outcome"], got["outcome"], check.get("compare") or {"how": "exact"})
             if why is not None:

@@ -119,6 +119,13 @@ numpy.testing.assert_array_equal = lambda *a, **k: None
 torch.allclose = lambda *a, **k: True
 import videollm.record as record
 ''')
+    subs["forge_expected"] = with_answer("uniform_indices", WRONG_UNIFORM + '''
+import os
+import videollm.record as record
+os.environ["VIDEOLLM_RECORD_MODE"] = "reference"  # record what the reference would ...
+_value = record.Checks.value
+record.Checks.value = lambda self, name, thunk, expect=None, **kw: _value(self, name, expect or thunk, **kw)
+''')
     subs["hidden_marker_comment"] = with_answer("qwen_num_frames", '''
 # ### BEGIN HIDDEN TESTS
 def qwen_num_frames(total_frames, video_fps, fps=2.0):
@@ -324,8 +331,9 @@ def test_the_gradebook_agrees_with_the_table_and_was_not_tampered(batch):
     assert (batch["work"] / "results").is_dir() and (batch["work"] / "submitted" / "honest").is_dir()
 
 
-def test_replacing_the_reference_or_the_comparisons_earns_nothing(batch):
-    row = batch["table"]["monkeypatch"]
+@pytest.mark.parametrize("student", ["monkeypatch", "forge_expected"])
+def test_replacing_the_reference_the_comparisons_or_the_recorder_earns_nothing(batch, student):
+    row = batch["table"][student]
     assert row["status"] == "graded" and float(row["score"]) == 14, row  # loses task 2's 6 points
 
 

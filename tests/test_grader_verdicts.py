@@ -107,7 +107,9 @@ def test_a_cell_scores_only_when_every_reference_check_matches():
     missing = score_cells(tests, {"test_a": "error", "test_legacy": "error"}, expected,
                           {("test_a", "one"): {"outcome": encode(1)}})
     assert [v.score for v in missing] == [0.0, 0.0]
-    assert missing[0].failures == ["two: did not run (the cell raised an error)"]
+    assert missing[0].failures == ["the cell raised an error", "two: did not run"]
+    late = score_cells(tests[:1], {"test_a": "timeout"}, expected, full)  # recorded, then ran past its limit
+    assert late[0].score == 0.0 and late[0].failures == ["the cell ran past its time limit"]
 
 
 def test_read_submission_says_what_is_wrong(tmp_path):
@@ -136,7 +138,12 @@ def test_prepare_restores_the_lab_cells_and_keeps_the_students_own():
     ids = [g for _, g in prepared.origins]
     assert ids.index("decode") + 1 == ids.index(None)  # the student's cell runs right after its anchor
     cells = {g: c for (_, g), c in zip(prepared.origins, prepared.notebook["cells"]) if g}
-    assert "BEGIN HIDDEN TESTS" in "".join(cells["test_decode"]["source"])  # edited: the lab's version runs
+    hidden = "".join(cells["test_decode"]["source"])
+    assert "Checks('test_decode')" in hidden  # edited: the lab's version runs, hidden checks included ...
+    assert "expect=" not in hidden and "load_video(path, num_frames=8)[1]" not in hidden  # ... but never the
+    # expected answers, which only the reference run records
+    reference = prepare(source, release, source, reference=True)
+    assert any("expect=" in "".join(c["source"]) for c in reference.notebook["cells"])
     assert "test_uniform_indices" in cells  # deleted: put back
     assert any("was edited" in n for n in prepared.notes) and any("was missing" in n for n in prepared.notes)
     assert prepared.manual == []

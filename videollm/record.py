@@ -30,6 +30,8 @@ taken from the object instead).
 from __future__ import annotations
 
 import base64
+import builtins
+import hashlib
 import json
 import math
 import os
@@ -60,7 +62,8 @@ def encode(value: Any, depth: int = 0) -> dict:
     if isinstance(value, float) and type(value) is float:
         return {"t": "float", "v": repr(value)}  # repr keeps nan/inf and every bit
     if isinstance(value, str) and type(value) is str:
-        return {"t": "str", "v": value[:MAX_TEXT], "len": len(value)}
+        digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+        return {"t": "str", "v": value[:MAX_TEXT], "len": len(value), "sha256": digest}
     if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
         if len(value) > MAX_ITEMS:
             return {"t": "too-long", "len": len(value)}
@@ -105,9 +108,17 @@ def _encode_tensor(tensor) -> dict:
 
 
 def encode_error(error: BaseException) -> dict:
-    """An exception as its class hierarchy (qualified names, most derived first) and message."""
-    mro = [f"{c.__module__}.{c.__qualname__}" for c in type(error).__mro__ if c is not object]
+    """An exception as its class hierarchy (qualified names, most derived first) and message. A class that
+    calls itself a builtin without being one is named as the fake it is."""
+    mro = [_class_name(c) for c in type(error).__mro__ if c is not object]
     return {"t": "raised", "mro": mro, "message": str(error)[:MAX_TEXT]}
+
+
+def _class_name(cls: type) -> str:
+    name = f"{cls.__module__}.{cls.__qualname__}"
+    if cls.__module__ == "builtins" and getattr(builtins, cls.__qualname__, None) is not cls:
+        return f"not-builtins.{cls.__qualname__}"
+    return name
 
 
 class Checks:
@@ -129,7 +140,7 @@ class Checks:
         """Record that ``thunk()`` must raise ``error`` (or a subclass)."""
         outcome = self._outcome(thunk)
         if self.mode == "reference":
-            expected = f"{error.__module__}.{error.__qualname__}"
+            expected = _class_name(error)
             if outcome["t"] != "raised" or expected not in outcome["mro"]:
                 raise RecordError(f"check {name!r}: the solution does not raise {error.__qualname__}")
             outcome = {"t": "raised", "mro": [expected], "message": ""}
