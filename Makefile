@@ -62,7 +62,7 @@ labs: setup
 course: data labs
 	$(PY) -m videollm.benchmarks baselines
 	$(PY) -m grader samples
-	$(PY) -m grader autograde grader/work/samples
+	$(PY) -m grader autograde grader/work/samples --jobs 2
 
 test: setup
 	$(PY) -m pytest -n 2 --dist loadscope --durations=12
