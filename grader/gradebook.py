@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from grader.course import make_api
+from grader.course import work_overrides
 from grader.results import Result
 
 
@@ -23,7 +23,7 @@ class GradebookMirror:
 
         # nbgrader 0.9.6's gradebook warns about its own session handling on every submission; nothing to act on.
         warnings.filterwarnings("ignore", category=SAWarning)
-        self.gradebook = Gradebook(make_api(work).coursedir.db_url)
+        self.gradebook = Gradebook(work_overrides(work)["db_url"])
 
     def put(self, result: Result) -> None:
         from nbgrader.api import MissingEntry

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 import signal
@@ -29,6 +28,7 @@ from grader.prepare import InvalidNotebook, prepare, read_submission
 from grader.release import register
 from grader.results import Result, display_name, load, load_all, save
 from grader.verdicts import expectations, parse_records, score_cells
+from videollm.data import data_dir
 
 MAX_RECORDS = 8 << 20  # bytes of recorded checks read back (a lab's checks need kilobytes)
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$")
@@ -104,8 +104,6 @@ def autograde(folder: Path, labs: list[str] | None = None, work: Path = WORK, jo
     if lab_set:
         register(lab_set, work)
     expected = {lab: expectations(reference.expected_records(lab, work, limits, mode)) for lab in lab_set}
-    from videollm.data import data_dir
-
     sandbox.open_to_sandbox(data_dir())  # caches the reference runs (or `make data`) wrote, umask 077 or not
     fingerprints = {lab: reference.fingerprint(lab, limits) for lab in lab_set}
     results: list[Result] = []
@@ -202,13 +200,11 @@ def judge(sub: Submission, prepared, run: sandbox.Run, expected: dict, limits: s
         return result
     cells = report["cells"]
     status_by_id, tests = {}, []
-    for (role, grade_id), state in zip(prepared.origins, cells):
+    for (role, grade_id), state, cell in zip(prepared.origins, cells, prepared.notebook["cells"]):
         if grade_id:
             status_by_id[grade_id] = state.get("status")
         if role == "test":
-            points = next((float((c["metadata"].get("nbgrader") or {}).get("points", 0)) for c, o in
-                           zip(prepared.notebook["cells"], prepared.origins) if o == (role, grade_id)), 0.0)
-            tests.append((grade_id, points))
+            tests.append((grade_id, float(cell["metadata"]["nbgrader"].get("points", 0))))
     records = report.get("records", "")
     if len(records) > MAX_RECORDS:
         result.notes.append(f"the hidden checks' records exceeded {MAX_RECORDS >> 20} MB and were not read")
@@ -317,6 +313,3 @@ def parse_shard(text: str) -> tuple[int, int]:
         raise GraderError(f"--shard {text}: I must be between 0 and N-1")
     return index, count
 
-
-def default_jobs() -> int:
-    return max(1, (os.cpu_count() or 1) // 2)

@@ -31,6 +31,7 @@ import tempfile
 import threading
 import time
 import uuid
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -364,7 +365,7 @@ def run_notebook(notebook: dict, limits: Limits, mode: str, record_mode: str = "
            "max_restarts": limits.max_restarts, "workdir": workdir, "record_path": record_path}
     trusted = writable_data  # the reference run: the instructor's own solution, allowed to fill the data cache
     try:
-        with UserLease() if not trusted else _NoLease() as uid:
+        with UserLease() if not trusted else nullcontext() as uid:
             cgroup = Cgroup(limits.memory_bytes + GiB, limits.processes) if os.geteuid() == 0 else None
             try:
                 if scratch is None:
@@ -385,14 +386,6 @@ def run_notebook(notebook: dict, limits: Limits, mode: str, record_mode: str = "
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
-
-
-class _NoLease:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _rlimits(limits: Limits) -> dict[str, int]:
