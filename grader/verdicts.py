@@ -62,6 +62,8 @@ def differs(expected: dict, got: dict, rule: dict) -> str | None:
 
 def _differs(expected: dict, got: dict, rule: dict) -> str | None:
     te, tg = expected["t"], got.get("t")
+    if tg == "reference-used":
+        return "calls the course's reference for this task instead of your own code"
     if te == "raised":
         if tg != "raised":
             return f"did not raise {expected['mro'][0].rsplit('.', 1)[-1]}"

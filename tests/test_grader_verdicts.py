@@ -51,6 +51,49 @@ def test_reference_mode_refuses_what_cannot_be_compared(tmp_path, monkeypatch):
         recorded(tmp_path, monkeypatch, "reference", lambda c: c.raises("r", ValueError, lambda: 1))
 
 
+def test_calling_the_graded_reference_fails_however_it_is_reached(tmp_path, monkeypatch):
+    """A wrapper, an alias kept from before a patch, a bare except around it, a subclass: all are noticed;
+    an own implementation, and a reference that was monkeypatched to it, are not; expect= may use it."""
+    from videollm import fusion, sampling
+
+    saved = sampling.uniform_indices
+
+    def own(t, n):
+        return np.linspace(0, t - 1, n).round().astype(np.int64)
+
+    def swallowing(t, n):
+        try:
+            return saved(t, n)
+        except:  # noqa: E722 -- what a student might write
+            return own(t, n)
+
+    class Mine(fusion.Projector):
+        pass
+
+    def body(mode):
+        def run(_):
+            check = Checks("test_x", graded=["videollm.sampling:uniform_indices", "videollm.fusion:Projector"])
+            check.value("wrapper", lambda: saved(10, 4))
+            check.value("bare except", lambda: swallowing(10, 4))
+            check.value("own", lambda: own(10, 4), expect=lambda: sampling.uniform_indices(10, 4))
+            check.value("subclass", lambda: Mine(4, 8) is None)
+            check.raises("raises through it", ValueError, lambda: saved(10, 0))
+        return run
+
+    monkeypatch.setattr(sampling, "uniform_indices", own)
+    got = parse_records(recorded(tmp_path, monkeypatch, "student", body("student")))
+    outcomes = {check: item["outcome"]["t"] for (_, check), item in got.items()}
+    assert outcomes == {"wrapper": "reference-used", "bare except": "reference-used", "own": "ndarray",
+                        "subclass": "reference-used", "raises through it": "reference-used"}
+    why = differs({"t": "ndarray"}, got[("test_x", "wrapper")]["outcome"], EXACT)
+    assert why and "reference" in why
+    with pytest.raises(RecordError, match="calls the graded reference"):  # a solution that uses it is a bug
+        recorded(tmp_path, monkeypatch, "reference", lambda c: Checks(
+            "test_x", graded=["videollm.sampling:uniform_indices"]).value("w", lambda: saved(10, 4)))
+    with pytest.raises(RecordError, match="module:function"):
+        Checks("test_x", graded=["uniform_indices"])
+
+
 @pytest.mark.parametrize("expected, got, why", [
     (np.arange(4, dtype=np.int64), np.arange(4, dtype=np.int64), None),
     (np.arange(4, dtype=np.int64), np.arange(4, dtype=np.int32), "wrong dtype"),

@@ -15,6 +15,12 @@ the solution notebook made (see ``grader/verdicts.py``). Use it in a test cell's
     check.raises("num_frames = 0", ValueError, lambda: uniform_indices(10, 0))
     ### END HIDDEN TESTS
 
+A lab's setup cell imports the course's reference, so the answer to a task is one call away. ``graded`` names
+what the cell's task re-implements (``Checks("test_patchify", graded=["videollm.vit:patchify"])``): while a
+check's thunk runs, any call into that function's code (a class: any of its methods), however it was reached
+(the module attribute, an alias, a one-line wrapper, a subclass, a saved copy of the function), records
+"used the reference" instead of a value, and the check fails. Expected values (``expect``) may use it freely.
+
 Each check calls its thunk and records the value or the exception. The student's run records only what the
 student's code returned; the solution's run (``VIDEOLLM_RECORD_MODE=reference``) records the expected value:
 ``expect()`` when given (a library the answer must agree with), else the solution's own value, and how to
@@ -34,8 +40,10 @@ import builtins
 import hashlib
 import json
 import math
+import importlib.util
 import os
-from typing import Any, Callable
+import sys
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -121,20 +129,77 @@ def _class_name(cls: type) -> str:
     return name
 
 
-class Checks:
-    """The recorded checks of one test cell (``cell`` is its nbgrader ``grade_id``)."""
+class ReferenceUsed(BaseException):
+    """The code under test called the course's reference for the graded task. A ``BaseException``, so that an
+    answer's ``except Exception`` fallback cannot swallow it."""
 
-    def __init__(self, cell: str):
+
+class _Tripwire:
+    """Notices a call into given reference code while a thunk runs (a profile hook, Python 3.11+).
+
+    The reference is found by the file its module was loaded from and the function's qualified name, never
+    through the module's attributes, which the student's code may have replaced."""
+
+    def __init__(self, graded: Iterable[str]):
+        self.targets: dict[str, set[str]] = {}  # source file -> qualified names
+        for spec in graded:
+            module, _, qualname = spec.partition(":")
+            found = importlib.util.find_spec(module) if module and qualname else None
+            if found is None or not found.origin:
+                raise RecordError(f"graded={spec!r}: write it as 'package.module:function' (or ':Class')")
+            self.targets.setdefault(found.origin, set()).add(qualname)
+        self.hit: str | None = None
+
+    def _is_target(self, code) -> str | None:
+        names = self.targets.get(code.co_filename)
+        if names:
+            qualname = code.co_qualname
+            for name in names:
+                if qualname == name or qualname.startswith(name + "."):
+                    return name
+        return None
+
+    def _hook(self, frame, event, arg):
+        if event == "call" and self.hit is None and (name := self._is_target(frame.f_code)):
+            self.hit = name
+            raise ReferenceUsed(name)
+
+    def run(self, thunk: Callable[[], Any]) -> Any:
+        if not self.targets:
+            return thunk()
+        self.hit, previous = None, sys.getprofile()
+        sys.setprofile(self._hook)  # an error in the hook also unsets it: the finally puts the previous one back
+        try:
+            value = thunk()
+        except BaseException:
+            if self.hit is None:
+                raise
+        finally:
+            sys.setprofile(previous)
+        if self.hit is not None:  # also when the answer caught ReferenceUsed with a bare except
+            raise ReferenceUsed(self.hit)
+        return value
+
+
+class Checks:
+    """The recorded checks of one test cell (``cell`` is its nbgrader ``grade_id``; ``graded`` the reference
+    code its task re-implements, ``"module:qualname"``, which the code under test must not call)."""
+
+    def __init__(self, cell: str, graded: Iterable[str] = ()):
         self.cell = cell
         self.mode = os.environ.get(MODE_ENV, "student")
         self.path = os.environ.get(PATH_ENV)
+        self.tripwire = _Tripwire(graded)
 
     def value(self, name: str, thunk: Callable[[], Any], expect: Callable[[], Any] | None = None,
               rtol: float = 0.0, atol: float = 0.0) -> None:
         """Record what ``thunk()`` returns (or raises). Exact comparison unless ``rtol``/``atol`` is set."""
         compare = {"how": "close", "rtol": rtol, "atol": atol} if (rtol or atol) else {"how": "exact"}
-        source = expect if (self.mode == "reference" and expect is not None) else thunk
-        self._write(name, "value", self._outcome(source), compare)
+        if self.mode == "reference" and expect is not None:
+            outcome = self._outcome(expect, guarded=False)
+        else:
+            outcome = self._outcome(thunk)
+        self._write(name, "value", outcome, compare)
 
     def raises(self, name: str, error: type[BaseException], thunk: Callable[[], Any]) -> None:
         """Record that ``thunk()`` must raise ``error`` (or a subclass)."""
@@ -146,9 +211,14 @@ class Checks:
             outcome = {"t": "raised", "mro": [expected], "message": ""}
         self._write(name, "raises", outcome, {"how": "raises"})
 
-    def _outcome(self, thunk: Callable[[], Any]) -> dict:
+    def _outcome(self, thunk: Callable[[], Any], guarded: bool = True) -> dict:
         try:
-            value = thunk()
+            value = self.tripwire.run(thunk) if guarded else thunk()
+        except ReferenceUsed as used:
+            if self.mode == "reference":
+                raise RecordError(f"cell {self.cell}: the solution (or the check itself) calls the graded "
+                                  f"reference {used}; build inputs outside the thunk") from None
+            return {"t": "reference-used", "name": str(used)}
         except Exception as error:  # noqa: BLE001 -- any failure of the code under test is a recorded outcome
             return encode_error(error)
         encoded = encode(value)
