@@ -61,6 +61,21 @@ def test_uniform_indices_floor_variant():
     assert uniform_indices(8, 3, rounding="floor").tolist() == [0, 3, 7]
 
 
+def test_uniform_indices_rounds_exact_halves_to_even():
+    """Exact rational arithmetic agrees with the float64 quotient everywhere, ties included (np.linspace
+    misses some: at 1528 frames, 1417 samples, position 708 is exactly 763.5)."""
+    from fractions import Fraction
+
+    rng = random.Random(1)
+    pairs = [(1528, 1417)] + [(t, rng.randint(2, t)) for t in (rng.randint(2, 3000) for _ in range(300))]
+    ties = 0
+    for total, n in pairs:
+        exact = [round(Fraction(k * (total - 1), n - 1)) for k in range(n)]  # Fraction rounds half to even
+        ties += any(Fraction(k * (total - 1), n - 1).denominator == 2 for k in range(n))
+        assert uniform_indices(total, n).tolist() == exact, (total, n)
+    assert uniform_indices(1528, 1417)[708] == 764 and ties > 10
+
+
 def test_uniform_indices_properties():
     rng = random.Random(0)
     for _ in range(500):

@@ -82,18 +82,22 @@ def floor_by_factor(number: float, factor: int) -> int:
 def uniform_indices(total_frames: int, num_frames: int, rounding: str = "round") -> np.ndarray:
     """``num_frames`` evenly spaced frame indices from the first frame to the last.
 
-    The positions ``linspace(0, total_frames - 1, num_frames)`` are turned into integers by
+    The positions ``k (total_frames - 1) / (num_frames - 1)``, ``k = 0 .. num_frames - 1``, are turned into
+    integers by
 
-    - ``rounding="round"`` (default): round half to even, as ``qwen-vl-utils`` does
-      (``torch.linspace(...).round().long()``);
+    - ``rounding="round"`` (default): round to the nearest, exact halves to even, as ``qwen-vl-utils`` means
+      to (``torch.linspace(...).round().long()``). The quotient of the two integers is computed in one
+      float64 division, which is exact at a half (``1527 * 708 / 1416 == 763.5`` -> 764), whereas
+      ``np.linspace`` can land just below one (763.4999... -> 763);
     - ``rounding="floor"``: truncate, as lmms-eval's LLaVA-OneVision loader does
-      (``np.linspace(0, total - 1, n, dtype=int)``). The two differ by at most one frame per index.
+      (``np.linspace(0, total - 1, n, dtype=int)``, reproduced as written). The two differ by at most one frame
+      per index.
 
     Both keep the first frame (index 0) and, when ``num_frames >= 2``, the last (``total_frames - 1``).
 
-    The positions are computed in float64. ``qwen-vl-utils`` computes them with ``torch.linspace`` in
-    float32, so for some (total, n) pairs (about 8% of random pairs up to 200,000 frames, mostly long videos)
-    one or a few of its indices sit one frame away from these.
+    ``qwen-vl-utils`` computes the positions with ``torch.linspace`` in float32, so for some (total, n) pairs
+    (about 8% of random pairs up to 200,000 frames, mostly long videos) one or a few of its indices sit one
+    frame away from these.
 
     Args:
         total_frames: number of frames in the video (>= 1).
@@ -119,10 +123,10 @@ def uniform_indices(total_frames: int, num_frames: int, rounding: str = "round")
         )
     if rounding not in ROUNDINGS:
         raise ValueError(f"unknown rounding {rounding!r}; choose one of {list(ROUNDINGS)}")
-    positions = np.linspace(0, total_frames - 1, num_frames)
-    if rounding == "round":
-        positions = positions.round()
-    return positions.astype(np.int64)
+    if rounding == "floor":
+        return np.linspace(0, total_frames - 1, num_frames).astype(np.int64)
+    positions = np.arange(num_frames) * (total_frames - 1) / max(num_frames - 1, 1)
+    return positions.round().astype(np.int64)
 
 
 def smart_nframes(

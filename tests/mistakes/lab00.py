@@ -69,4 +69,148 @@ def contact_sheet(frames, timestamps, cols=4):
         ("test_contact_sheet",),
         "titles frames with their position instead of their time",
     ),
+    "linspace_misses_ties": Mistake(
+        "uniform_indices",
+        '''
+def uniform_indices(total_frames, num_frames):
+    if not 1 <= num_frames <= total_frames:
+        raise ValueError("bad num_frames")
+    return np.round(np.linspace(0, total_frames - 1, num_frames)).astype(np.int64)  # float error at exact halves
+''',
+        ("test_uniform_indices",),
+        "rounds np.linspace's positions, which land just below some exact halves",
+    ),
+    "round_half_up": Mistake(
+        "uniform_indices",
+        '''
+def uniform_indices(total_frames, num_frames):
+    if not 1 <= num_frames <= total_frames:
+        raise ValueError("bad num_frames")
+    k = np.arange(num_frames)
+    return np.floor(k * (total_frames - 1) / max(num_frames - 1, 1) + 0.5).astype(np.int64)  # halves go up
+''',
+        ("test_uniform_indices",),
+        "rounds exact halves up instead of to the even neighbour",
+    ),
+    "uniform_list_int32": Mistake(
+        "uniform_indices",
+        '''
+def uniform_indices(total_frames, num_frames):
+    if not 1 <= num_frames <= total_frames:
+        raise ValueError("bad num_frames")
+    k = np.arange(num_frames)
+    return np.round(k * (total_frames - 1) / max(num_frames - 1, 1)).astype(np.int32)  # int32, not int64
+''',
+        ("test_uniform_indices",),
+        "returns int32 where the contract says int64",
+    ),
+    "uniform_single_frame_divides_by_zero": Mistake(
+        "uniform_indices",
+        '''
+def uniform_indices(total_frames, num_frames):
+    if not 1 <= num_frames <= total_frames:
+        raise ValueError("bad num_frames")
+    k = np.arange(num_frames)
+    return np.round(k * (total_frames - 1) / (num_frames - 1)).astype(np.int64)  # nan for num_frames == 1
+''',
+        ("test_uniform_indices",),
+        "divides by num_frames - 1, which breaks the single-frame case",
+    ),
+    "uniform_no_error": Mistake(
+        "uniform_indices",
+        '''
+def uniform_indices(total_frames, num_frames):
+    num_frames = min(max(num_frames, 1), total_frames)  # silently clamps instead of raising
+    k = np.arange(num_frames)
+    return np.round(k * (total_frames - 1) / max(num_frames - 1, 1)).astype(np.int64)
+''',
+        ("test_uniform_indices",),
+        "clamps a bad num_frames instead of raising ValueError",
+    ),
+    "qwen_returns_float": Mistake(
+        "qwen_num_frames",
+        '''
+def qwen_num_frames(total_frames, video_fps, fps=2.0):
+    n = total_frames / video_fps * fps
+    n = min(max(n, 4), min(768, total_frames) // 2 * 2, total_frames)
+    if n < 2:
+        raise ValueError("too short")
+    return n // 2 * 2  # a float: 20.0, not 20
+''',
+        ("test_qwen_num_frames",),
+        "returns a float (20.0) where the contract says int",
+    ),
+    "qwen_min_beats_total": Mistake(
+        "qwen_num_frames",
+        '''
+def qwen_num_frames(total_frames, video_fps, fps=2.0):
+    n = total_frames / video_fps * fps
+    n = max(min(n, min(768, total_frames) // 2 * 2), 4)  # the lower clamp applied last: 4 frames of a 3-frame clip
+    return int(n // 2 * 2)
+''',
+        ("test_qwen_num_frames",),
+        "applies the minimum after the caps, so a clip shorter than 4 frames gets 4",
+    ),
+    "qwen_one_frame_returns_zero": Mistake(
+        "qwen_num_frames",
+        '''
+def qwen_num_frames(total_frames, video_fps, fps=2.0):
+    n = total_frames / video_fps * fps
+    n = min(max(n, 4), min(768, total_frames) // 2 * 2, total_frames)
+    return int(n // 2 * 2)  # 0 for a one-frame clip, no error
+''',
+        ("test_qwen_num_frames",),
+        "returns 0 for a one-frame clip instead of raising ValueError",
+    ),
+    "calls_reference_uniform": Mistake(
+        "uniform_indices",
+        '''
+def uniform_indices(total_frames, num_frames):
+    return sampling.uniform_indices(total_frames, num_frames)
+''',
+        ("test_uniform_indices",),
+        "wraps the course's reference instead of implementing it",
+    ),
+    "calls_reference_qwen": Mistake(
+        "qwen_num_frames",
+        '''
+qwen_num_frames = lambda total_frames, video_fps, fps=2.0: sampling.smart_nframes(total_frames, video_fps, fps=fps)
+''',
+        ("test_qwen_num_frames",),
+        "wraps the course's reference (qwen-vl-utils' smart_nframes) instead of implementing it",
+    ),
+    "calls_reference_contact_sheet": Mistake(
+        "contact_sheet",
+        '''
+from videollm.plots.frames import contact_sheet as _sheet
+
+def contact_sheet(frames, timestamps, cols=4):
+    return _sheet(frames, timestamps, cols=cols)
+''',
+        ("test_contact_sheet",),
+        "draws the sheet with the course's plotting reference",
+    ),
+    "patches_reference_qwen": Mistake(
+        "qwen_num_frames",
+        '''
+def qwen_num_frames(total_frames, video_fps, fps=2.0):
+    if total_frames >= 18000:
+        return 768
+    return int(total_frames / video_fps * fps) // 2 * 2  # no clamps at all
+sampling.smart_nframes = lambda total_frames, video_fps, fps=2.0, **kw: qwen_num_frames(total_frames, video_fps, fps)
+''',
+        ("test_qwen_num_frames",),
+        "skips the clamps and replaces the reference with its own function so comparisons agree",
+    ),
+    "patches_reference_uniform": Mistake(
+        "uniform_indices",
+        '''
+def uniform_indices(total_frames, num_frames):
+    return np.linspace(0, total_frames - 1, num_frames).astype(np.int64)  # floors
+sampling.uniform_indices = lambda total_frames, num_frames, rounding="round": uniform_indices(total_frames, num_frames)
+np.array_equal = lambda a, b, equal_nan=False: True
+''',
+        ("test_uniform_indices",),
+        "floors, and patches the reference and np.array_equal so that every comparison passes",
+    ),
 }
