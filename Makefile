@@ -1,8 +1,9 @@
 # Video Understanding with Multimodal LLMs — the course's commands.
 #   make course   set up, generate data, build the labs, autograde the sample submissions, print the grades
 #   make test     set up and run the whole test suite (what CI runs)
-#   make lab      open JupyterLab on the student labs
-#   make labs     regenerate labs/ from solutions/
+#   make lab      copy the labs you do not have yet into my-labs/ (never over your work), open JupyterLab there
+#   make submit LAB=lab01_vit_patching STUDENT=you   check your notebook and pack it for the grader (submit/)
+#   make labs     regenerate labs/ from solutions/ (instructors; never touches my-labs/ or a hand-edited file)
 #   make data     generate the course's synthetic clips into data/cache/ (cached), the benchmark manifests, and the
 #                 small trained models the lectures load (VQ-VAE, motion tokenizer, the two early-fusion models,
 #                 the mini video LLM; each trained once, then cached)
@@ -18,7 +19,10 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export MPLBACKEND := Agg
 
-.PHONY: setup system course test lab labs data baselines clean
+WORKSPACE := $(or $(VIDEOLLM_WORKSPACE),my-labs)
+LABS ?=  # course: grade only these labs (default all), e.g. make course LABS=lab00_video_warmup
+
+.PHONY: setup system course test lab workspace submit labs data baselines clean
 
 setup: system $(STAMP)
 
@@ -61,14 +65,21 @@ labs: setup
 
 course: data labs
 	$(PY) -m videollm.benchmarks baselines
-	$(PY) -m grader samples
-	$(PY) -m grader autograde grader/work/samples --jobs 2
+	$(PY) -m grader samples $(if $(LABS),--labs $(LABS))
+	$(PY) -m grader autograde grader/work/samples --jobs 2 $(if $(LABS),--labs $(LABS))
 
 test: setup
 	$(PY) -m pytest -n 2 --dist loadscope --durations=12
 
-lab: labs
-	$(VENV)/bin/jupyter lab labs
+workspace: setup
+	$(PY) -m grader workspace
+
+lab: workspace
+	$(VENV)/bin/jupyter lab $(WORKSPACE)
+
+submit: setup
+	@test -n "$(LAB)" -a -n "$(STUDENT)" || { echo "usage: make submit LAB=lab01_vit_patching STUDENT=<your login>"; exit 2; }
+	$(PY) -m grader submit $(WORKSPACE)/$(LAB)/$(LAB).ipynb --student $(STUDENT)
 
 clean:
 	rm -rf grader/work data/cache

@@ -9,6 +9,10 @@
     feedback              write HTML feedback for every graded submission (no hidden tests, no sandbox output)
     export [--to FILE]    write every result to a CSV (the same rows as autograde's table)
 
+For students:
+    workspace             copy the labs you do not have yet into my-labs/; put updated labs beside your copy
+    submit NOTEBOOK --student NAME   check your notebook (valid, cells intact, visible checks) and pack it
+
 Exit status is 0 only when everything asked for was done: a submission that could not be graded, or labs that
 are out of sync, give 1 (after the whole batch has run).
 """
@@ -33,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("labs", nargs="*")
     p = sub.add_parser("samples", help="write sample submissions")
     p.add_argument("--out", type=Path, help="default: WORK/samples")
+    p.add_argument("--labs", nargs="*", help="only these labs (default: all)")
     p = sub.add_parser("autograde", help="autograde DIR/<student>/<lab>/<lab>.ipynb")
     p.add_argument("submissions", type=Path)
     p.add_argument("--labs", nargs="*")
@@ -51,6 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("shards", type=Path, nargs="+")
     p.add_argument("--csv", type=Path, help="default: WORK/grades.csv")
     sub.add_parser("feedback", help="HTML feedback for every graded submission")
+    sub.add_parser("workspace", help="fill my-labs/ from labs/ (never overwrites)")
+    p = sub.add_parser("submit", help="check a lab notebook and pack it for the grader")
+    p.add_argument("notebook", type=Path)
+    p.add_argument("--student", required=True, help="your course login (the folder name the grader sees)")
+    p.add_argument("--out", type=Path, help="default: submit/")
+    p.add_argument("--no-run", action="store_true", help="skip running the notebook's visible checks")
+    p.add_argument("--cell-timeout", type=int, default=600, help="seconds a cell may run (default 600)")
     p = sub.add_parser("export", help="write all grades to CSV")
     p.add_argument("--to", type=Path, help="default: WORK/grades_export.csv")
     args = parser.parse_args(argv)
@@ -65,8 +77,11 @@ def main(argv: list[str] | None = None) -> int:
 def _build(args) -> int:
     from grader.release import build
 
-    for path in build(args.labs):
+    written = build(args.labs)
+    for path in written:
         print(f"built {path.relative_to(path.parents[2])}")
+    if not written:
+        print("labs/ is up to date")
     return 0
 
 
@@ -83,7 +98,7 @@ def _check(args) -> int:
 def _samples(args) -> int:
     from grader.release import write_samples
 
-    print(f"sample submissions in {write_samples(args.out or args.work / 'samples')}")
+    print(f"sample submissions in {write_samples(args.out or args.work / 'samples', args.labs)}")
     return 0
 
 
@@ -149,7 +164,38 @@ def _export(args) -> int:
     return 0
 
 
+def _workspace(args) -> int:
+    from grader.workspace import sync, workspace_dir
+
+    events = sync()
+    for event in events:
+        if event.kind != "current":
+            print(event.message)
+    new = sum(e.kind == "copied" for e in events)
+    beside = sum(e.kind not in ("copied", "current") for e in events)
+    print(f"your workspace: {workspace_dir()} ({new} new, {beside} with a newer version beside, "
+          f"{len(events) - new - beside} up to date)")
+    return 0
+
+
+def _submit(args) -> int:
+    from grader.submit import OUT, submit
+
+    result = submit(args.notebook, args.student, out=args.out or OUT, run=not args.no_run, timeout=args.cell_timeout)
+    for error in result.errors:
+        print(f"error: {error}", file=sys.stderr)
+    for warning in result.warnings:
+        print(f"warning: {warning}")
+    if result.packed is None:
+        print(f"not packed: fix the error(s) above and run submit again", file=sys.stderr)
+        return 1
+    print(f"packed {result.lab} for {args.student}: {result.packed} (hand in this file)")
+    return 0
+
+
 COMMANDS = {
+    "workspace": _workspace,
+    "submit": _submit,
     "build": _build,
     "check": _check,
     "samples": _samples,
