@@ -41,6 +41,31 @@ def test_labs_carry_no_solutions_or_hidden_tests():
         assert "YOUR CODE HERE" in text
 
 
+def _hidden_part(source: str) -> str:
+    start, end = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+    return source[source.index(start) + len(start):source.index(end)] if start in source else ""
+
+
+def test_every_test_cell_records_its_verdicts_and_states_a_contract():
+    """No lab is scored the nbgrader way ("ran without an error", forgeable in the kernel): each test cell's hidden
+    part records checks under its own grade id and asserts nothing; each task states its contract; each catalog has entries that call and that patch the reference."""
+    for lab in LAB_NAMES:
+        nb = nbformat.read(SOLUTIONS / lab / f"{lab}.ipynb", as_version=4)
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if not meta.get("grade"):
+                continue
+            hidden = _hidden_part(cell.source)
+            assert f'Checks("{meta["grade_id"]}"' in hidden, f"{lab}/{meta['grade_id']}: hidden part must record"
+            assert not any(line.lstrip().startswith("assert ") for line in hidden.splitlines()), \
+                f"{lab}/{meta['grade_id']}: a hidden assert is judged in the student's kernel: record instead"
+        tasks = [c.source for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("## Task")]
+        assert tasks and all("**Contract.**" in t for t in tasks), f"{lab}: every task states its contract"
+        catalog = importlib.import_module(f"tests.mistakes.{lab.split('_')[0]}").MISTAKES
+        assert any(name.startswith("calls_reference") for name in catalog), f"{lab}: no calls_reference entry"
+        assert any(name.startswith("patches_reference") for name in catalog), f"{lab}: no patches_reference entry"
+
+
 def _with_mistake(lab: str, cell: str, code: str):
     nb = nbformat.read(SOLUTIONS / lab / f"{lab}.ipynb", as_version=4)
     cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == cell]
