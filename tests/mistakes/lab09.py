@@ -1,19 +1,20 @@
-"""Typical wrong implementations for lab09 (evaluating video LLMs)."""
+"""Typical wrong implementations for lab09 (evaluating video LLMs): at least one per contract clause, the
+reference called from an answer (one per task) and the reference patched so that in-kernel checks would pass."""
 
 from tests.mistakes import Mistake
 
-# The ranking parser up to its last line; each mistake finishes (or replaces) it.
-CANDIDATES = '''
+# The ranking parser, written so that each mistake changes one step: {check}, {clean}, {find}, {phrase_find},
+# {start_ok}, {fallback} and {pick} are filled in below (the correct pieces first).
+PARSER = '''
 def extract_answer(text, num_options):
-    letters = {letters}
-    text = (text or "").strip()
-    for ch in ",.!?;:'\\"":
-        text = text.strip(ch)
+    {check}
+    letters = LETTERS[:num_options]
+    {clean}
     padded = " " + text + " "
     candidates = []
     for priority, pattern in ((6, "({{}})"), (5, "{{}}."), (4, "{{}}:"), (3, "{{}})"), (2, "{{}} ")):
         for letter in letters:
-            where = padded.rfind(pattern.format(letter))
+            where = padded.{find}(pattern.format(letter))
             if where >= 0:
                 candidates.append((priority, where, letter))
     lowered = padded.lower()
@@ -21,125 +22,250 @@ def extract_answer(text, num_options):
         at = lowered.find(phrase)
         if at >= 0:
             for letter in letters:
-                where = padded.find(letter, at + len(phrase))
+                {phrase_find}
                 if where >= 0:
                     candidates.append((7, where, letter))
     core = padded.strip()
     for letter in letters:
-        if core.startswith(letter) and (len(core) == 1 or not core[1].isalpha()):
+        if core.startswith(letter) and (len(core) == 1 or {start_ok}(core[1])):
             candidates.append((10, 0, letter))
-        if core.endswith(letter) and (len(core) == 1 or not core[-2].isalpha()):
+        if core.endswith(letter) and (len(core) == 1 or {start_ok}(core[-2])):
             candidates.append((9, len(padded) - 1, letter))
-    if not candidates:
-        for letter in letters:
-            where = padded.rfind(letter)
-            if where >= 0:
-                candidates.append((0, where, letter))
+    {fallback}
+    {pick}
 '''
+RIGHT = dict(
+    check='if not 2 <= num_options <= 6:\n        raise ValueError("num_options must be between 2 and 6")',
+    clean='text = text.strip()\n    for ch in ",.!?;:\'\\"":\n        text = text.strip(ch)',
+    find="rfind",
+    phrase_find="where = padded.find(letter, at + len(phrase))",
+    start_ok="not str.isalpha",
+    fallback=("if not candidates:\n        for letter in letters:\n            where = padded.rfind(letter)\n"
+              "            if where >= 0:\n                candidates.append((0, where, letter))"),
+    pick='return max(candidates)[2] if candidates else ""',
+)
+
+
+def parser(**changes):
+    return PARSER.format(**{**RIGHT, **changes})
+
 
 METRICS = '''
 def accuracy_by(records, key):
     groups = {{}}
     for r in records:
-        groups.setdefault(r[key], []).append(bool(r["correct"]))
-    return {{group: {scale} * float(np.mean(flags)) for group, flags in groups.items()}}
+        groups.setdefault({group}, []).append(bool(r["correct"]))
+    return {{group: {scale} * {to_float}(np.mean(flags)) for group, flags in groups.items()}}
 
 
 def m_avg(records):
+    {m_avg_check}
     return {m_avg}
 
 
 def random_baseline(questions):
+    if len(questions) == 0:
+        raise ValueError("no questions")
     return {random}
 '''
-CORRECT_M_AVG = 'float(np.mean(list(accuracy_by(records, "task").values())))'
-CORRECT_RANDOM = '100.0 * float(np.mean([1.0 / len(q["options"]) for q in questions]))'
+METRICS_RIGHT = dict(
+    group="r[key]", scale="100.0", to_float="float",
+    m_avg_check='if len(records) == 0:\n        raise ValueError("no records")',
+    m_avg='float(np.mean(list(accuracy_by(records, "task").values())))',
+    random='100.0 * float(np.mean([1.0 / len(q["options"]) for q in questions]))',
+)
 
-ROTATE = '''
+
+def metrics_cell(**changes):
+    return METRICS.format(**{**METRICS_RIGHT, **changes})
+
+
+CIRCULAR = '''
 def rotate(question, k):
-    options = list(question["options"])
-    n = len(options)
-    k %= n
+    {head}
     answer = {answer}
-    return {{**question, "id": f"{{question['id']}}@{{k}}", "options": {options}, "answer": LETTERS[answer]}}
+    {build}
 
 
 def circular_accuracy(questions, predict):
-    right = [{combine}(predict(v) == v["answer"] for v in (rotate(q, k) for k in range(len(q["options"])))) for q in questions]
-    return 100.0 * float(np.mean(right))
+    if len(questions) == 0:
+        raise ValueError("no questions")
+    right = [{combine}(predict(v) == v["answer"] for v in (rotate(q, k) for k in {ks})) for q in questions]
+    return {result}
 '''
-CORRECT_ANSWER = '(LETTERS.index(question["answer"]) - k) % n'
-CORRECT_OPTIONS = "options[k:] + options[:k]"
+CIRCULAR_RIGHT = dict(
+    head=('options = list(question["options"])\n    n = len(options)\n'
+          '    if len(question["answer"]) != 1 or question["answer"] not in LETTERS[:n]:\n'
+          '        raise ValueError("answer is not an option letter")\n    k %= n'),
+    answer='(LETTERS.index(question["answer"]) - k) % n',
+    build=('return {**question, "id": f"{question[\'id\']}@{k}", "options": options[k:] + options[:k], '
+           '"answer": LETTERS[answer]}'),
+    combine="all", ks='range(len(q["options"]))', result="100.0 * float(np.mean(right))",
+)
+
+
+def circular_cell(**changes):
+    return CIRCULAR.format(**{**CIRCULAR_RIGHT, **changes})
+
+
+BASIC, RANKING = ("test_extract_basic",), ("test_extract_ranking",)
 
 MISTAKES = {
-    "legacy_first_capital": Mistake(
+    # ---- Task 1: extract_answer
+    "all_six_letters": Mistake(
+        "extract_answer", parser(find="rfind", pick='return max(candidates)[2] if candidates else ""').replace(
+            "letters = LETTERS[:num_options]", "letters = LETTERS"),
+        BASIC,
+        "accepts every letter A-F whatever the number of options",
+    ),
+    "none_when_nothing_found": Mistake(
+        "extract_answer", parser(pick="return max(candidates)[2] if candidates else None"),
+        BASIC,
+        "returns None instead of the empty string when no letter is found",
+    ),
+    "no_num_options_check": Mistake(
+        "extract_answer", parser(check="pass  # trusts num_options"),
+        BASIC,
+        "never raises for a num_options outside 2..6 (LETTERS[:7] silently allows A-F)",
+    ),
+    "upper_cases_reply": Mistake(
+        "extract_answer", parser(clean=RIGHT["clean"] + "\n    text = text.upper()"),
+        BASIC,
+        "upper-cases the reply 'to be robust', so 'b' reads as B",
+    ),
+    "peels_before_whitespace": Mistake(
+        "extract_answer", parser(clean='for ch in ",.!?;:\'\\"":\n        text = text.strip(ch)\n    text = text.strip()'),
+        RANKING,
+        "peels the punctuation before stripping whitespace, so 'B. \\n' keeps its period",
+    ),
+    "phrase_first_letter_only": Mistake(
         "extract_answer",
-        '''
-import re
-
-def extract_answer(text, num_options):
-    hit = re.search(f"[{LETTERS[:num_options]}]", text or "")  # Video-MME's parser before April 2026
-    return hit.group() if hit else ""
-''',
-        ("test_extract_ranking",),
-        "takes the first capital letter anywhere, so 'Based on the video, C' reads as B",
+        parser(phrase_find=("where = padded.find(letter, at + len(phrase))\n"
+                            "                after = padded[at + len(phrase):].lstrip()\n"
+                            "                where = where if after[:1] == letter else -1")),
+        RANKING,
+        "counts only the letter right after an answer phrase, not every letter after it",
+    ),
+    "start_end_ascii_letters": Mistake(
+        "extract_answer", parser(start_ok='(lambda c: c not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")'),
+        RANKING,
+        "treats only ASCII letters as letters next to a start/end letter ('Aún' starts with A)",
+    ),
+    "no_fallback": Mistake(
+        "extract_answer", parser(fallback="pass  # no fallback"),
+        RANKING,
+        "leaves out the fallback, so 'Can't tell' gives '' instead of C",
     ),
     "ties_to_first_position": Mistake(
-        "extract_answer",
-        CANDIDATES.format(letters="LETTERS[:num_options]")
-        + "    return max(candidates, key=lambda c: (c[0], -c[1]))[2] if candidates else ''\n",
-        ("test_extract_ranking",),
+        "extract_answer", parser(pick="return max(candidates, key=lambda c: (c[0], -c[1]))[2] if candidates else ''"),
+        RANKING,
         "breaks ties between equal formats by the earlier position instead of the later",
     ),
     "no_priorities": Mistake(
-        "extract_answer",
-        CANDIDATES.format(letters="LETTERS[:num_options]")
-        + "    return max(candidates, key=lambda c: c[1])[2] if candidates else ''\n",
-        ("test_extract_ranking",),
+        "extract_answer", parser(pick="return max(candidates, key=lambda c: c[1])[2] if candidates else ''"),
+        RANKING,
         "ignores the format priorities and takes the letter found last",
     ),
-    "all_six_letters": Mistake(
+    "calls_reference_extract": Mistake(
         "extract_answer",
-        CANDIDATES.format(letters="LETTERS") + "    return max(candidates)[2] if candidates else ''\n",
-        ("test_extract_basic",),
-        "accepts every letter A-F whatever the number of options",
+        '''
+def extract_answer(text, num_options):
+    if not 2 <= num_options <= 6:
+        raise ValueError("num_options must be between 2 and 6")
+    return parsing.extract_mcq_answer(text, LETTERS[:num_options])
+''',
+        BASIC + RANKING,
+        "wraps the course's reference extractor instead of implementing it",
     ),
+    "patches_reference_parsing": Mistake(
+        "extract_answer",
+        parser(clean='text = text.strip().strip(",.!?;:\'\\"")')
+        + '''
+
+parsing.extract_mcq_answer = lambda text, choices=None: extract_answer(text, len(choices or "ABCDEF"))
+''',
+        RANKING,
+        "strips all punctuation kinds at once (not one kind at a time in upstream's order) and replaces the "
+        "course's extractor with itself so that comparisons with it agree",
+    ),
+    # ---- Task 2: accuracy_by, m_avg, random_baseline
     "accuracy_as_fraction": Mistake(
-        "metrics",
-        METRICS.format(scale="1.0", m_avg=CORRECT_M_AVG, random=CORRECT_RANDOM),
+        "metrics", metrics_cell(scale="1.0"),
         ("test_accuracy_by",),
         "returns accuracy as a fraction where % was asked for",
     ),
-    "m_avg_question_weighted": Mistake(
-        "metrics",
-        METRICS.format(scale="100.0", m_avg='100.0 * float(np.mean([r["correct"] for r in records]))',
-                       random=CORRECT_RANDOM),
-        ("test_m_avg_random",),
-        "reports the question-weighted overall accuracy as M-Avg",
+    "numpy_floats": Mistake(
+        "metrics", metrics_cell(to_float="np.float64", random='100.0 * np.mean([1.0 / len(q["options"]) for q in questions])'),
+        ("test_accuracy_by", "test_m_avg_random"),
+        "returns NumPy float64 scalars where plain Python floats were asked for",
     ),
-    "random_always_25": Mistake(
-        "metrics",
-        METRICS.format(scale="100.0", m_avg=CORRECT_M_AVG, random="25.0"),
+    "m_avg_nan_when_empty": Mistake(
+        "metrics", metrics_cell(m_avg_check="pass  # np.mean([]) is nan, with a warning"),
         ("test_m_avg_random",),
-        "assumes four options everywhere (MLVU's test split has six)",
+        "returns nan for no records instead of raising ValueError",
     ),
+    "random_from_mean_options": Mistake(
+        "metrics", metrics_cell(random='100.0 / float(np.mean([len(q["options"]) for q in questions]))'),
+        ("test_m_avg_random",),
+        "divides 100 by the mean option count, which differs from the mean of 100 / n when counts differ",
+    ),
+    "calls_reference_metrics": Mistake(
+        "metrics", metrics_cell(m_avg="metrics.m_avg(records)"),
+        ("test_m_avg_random",),
+        "calls the course's m_avg instead of averaging the per-task accuracies itself",
+    ),
+    "patches_reference_metrics": Mistake(
+        "metrics",
+        metrics_cell(m_avg='100.0 * float(np.mean([r["correct"] for r in records]))') + '''
+
+metrics.m_avg = lambda records, by="task": m_avg(records)
+''',
+        ("test_m_avg_random",),
+        "reports the question-weighted accuracy as M-Avg and replaces the course's m_avg with it so that "
+        "comparisons with it agree",
+    ),
+    # ---- Task 3: rotate, circular_accuracy
     "answer_letter_not_moved": Mistake(
-        "circular",
-        ROTATE.format(answer='LETTERS.index(question["answer"])', options=CORRECT_OPTIONS, combine="all"),
+        "circular", circular_cell(answer='LETTERS.index(question["answer"])'),
         ("test_rotate", "test_circular_accuracy"),
         "rotates the options but leaves the answer letter where it was",
     ),
-    "rotates_right": Mistake(
-        "circular",
-        ROTATE.format(answer='(LETTERS.index(question["answer"]) + k) % n', options="options[n - k:] + options[:n - k]",
-                      combine="all"),
+    "k_not_reduced": Mistake(
+        "circular", circular_cell(head=CIRCULAR_RIGHT["head"].replace("    k %= n", "    pass")),
         ("test_rotate",),
-        "shifts the options right instead of left",
+        "does not take k modulo n, so k = n + 1 keeps the original order and the id says @4",
+    ),
+    "rotate_mutates_input": Mistake(
+        "circular",
+        circular_cell(build=('question.update(id=f"{question[\'id\']}@{k}", options=options[k:] + options[:k], '
+                             'answer=LETTERS[answer])\n    return question')),
+        ("test_rotate",),
+        "writes the rotation into the input question instead of a new dict",
+    ),
+    "no_answer_check": Mistake(
+        "circular", circular_cell(head=('options = list(question["options"])\n    n = len(options)\n    k %= n')),
+        ("test_rotate",),
+        "accepts an answer letter past the options (D with 3 options) and wraps it silently",
     ),
     "circular_any_rotation": Mistake(
-        "circular",
-        ROTATE.format(answer=CORRECT_ANSWER, options=CORRECT_OPTIONS, combine="any"),
+        "circular", circular_cell(combine="any"),
         ("test_circular_accuracy",),
         "counts a question right when any rotation is right, instead of every one",
+    ),
+    "skips_last_rotation": Mistake(
+        "circular", circular_cell(ks='range(len(q["options"]) - 1)'),
+        ("test_circular_accuracy",),
+        "asks only rotations 0 .. n - 2, never the last one",
+    ),
+    "calls_reference_circular": Mistake(
+        "circular",
+        circular_cell() + '''
+
+def circular_accuracy(questions, predict):
+    variants = metrics.circular_questions(questions)
+    return metrics.circular_accuracy(questions, {v["id"]: {"prediction": predict(v)} for v in variants})
+''',
+        ("test_circular_accuracy",),
+        "builds the rotations and the score with the course's circular evaluation",
     ),
 }
