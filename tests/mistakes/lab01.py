@@ -1,4 +1,22 @@
-"""Typical wrong implementations for lab01 (ViT patching)."""
+"""Typical wrong implementations for lab01 (ViT patching).
+
+Contract clauses (task text) and the entries that break them:
+- patchify: 1 shape and order (rows outer; (C, P, P) inside) -> grid_column_major, patches_reference_patchify;
+  2 dtype/device/layout kept, values exact -> patchify_casts_to_float; 3 ValueError for H or W ->
+  patchify_checks_height_only; 4 reshape/permute speed -> patchify_python_loop.
+- unpatchify: 1 exact inverse, (rows, columns), channels, dtype/device/layout -> unpatchify_grid_swapped;
+  2 ValueError -> unpatchify_no_size_checks.
+- PatchEmbed: 1 proj, state_dict, grid_size tuple of ints, num_patches int -> patch_embed_grid_float;
+  2 forward equal to timm, row-major, any valid size, dtype/device -> patch_embed_reshape_not_transpose.
+- central_frame_init / TubeletEmbed: 1 zeros except frame t // 2 -> central_init_even_off_by_one; 2 dtype/device
+  -> central_init_float32_zeros; 3 Conv3d tokens, time-major -> tubelet_channels_as_time; 4 ValueError ->
+  tubelet_no_frame_check.
+- resample_pos_embed: 1 shape, prefix tokens unchanged for any count -> pos_embed_one_class_token; 2 timm's grid
+  rule (permute, bicubic + antialias, float32) -> patches_reference_resample, pos_embed_in_input_dtype.
+- count_tokens: 1 a Python int -> count_tokens_true_division; 2 odd frame counts -> qwen_tokens_odd_frames_floored;
+  3 ValueError -> count_tokens_unknown_scheme_is_qwen.
+Every task also has a calls_reference_* entry (an answer that wraps the course's reference or timm's function).
+"""
 
 from tests.mistakes import Mistake
 
@@ -8,6 +26,25 @@ def patchify(images, patch_size):
     P = patch_size
     if H % P or W % P:
         raise ValueError("not a multiple of the patch size")
+'''
+
+UNPATCHIFY_BODY = '''
+    P, C = patch_size, channels
+    x = patches.reshape(B, gh, gw, C, P, P).permute(0, 3, 1, 4, 2, 5)
+    return x.reshape(B, C, gh * P, gw * P)
+'''
+
+PATCH_EMBED = '''
+class PatchEmbed(nn.Module):
+    def __init__(self, img_size=224, patch_size=16, in_chans=3, embed_dim=768):
+        super().__init__()
+        self.grid_size = {grid}
+        self.num_patches = self.grid_size[0] * self.grid_size[1]
+        self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=patch_size, stride=patch_size)
+
+    def forward(self, x):
+        x = self.proj(x)
+        return {tokens}
 '''
 
 CENTRAL_INIT = '''
@@ -21,16 +58,27 @@ TUBELET_CLASS = '''
 class TubeletEmbed(nn.Module):
     def __init__(self, tubelet_size=2, patch_size=16, in_chans=3, embed_dim=768):
         super().__init__()
-        self.tubelet_size = tubelet_size
+        self.tubelet_size, self.patch_size = tubelet_size, patch_size
         k = (tubelet_size, patch_size, patch_size)
         self.proj = nn.Conv3d(in_chans, embed_dim, kernel_size=k, stride=k)
 
     def forward(self, clips):
         B, T, C, H, W = clips.shape
-        if T % self.tubelet_size:
-            raise ValueError("frames not a multiple of the tubelet size")
+        {checks}
         return self.proj({to_channels_first}).flatten(2).transpose(1, 2)
 '''
+CHECKS = '''if T % self.tubelet_size or H % self.patch_size or W % self.patch_size:
+            raise ValueError("clip size is not a multiple of the tubelet size")'''
+
+RESAMPLE = '''
+def resample_pos_embed(posemb, new_size, num_prefix_tokens=1):
+    prefix, grid = {split}
+    side, D = int(math.sqrt(grid.shape[1])), grid.shape[-1]
+    grid = grid{cast}.reshape(1, side, side, D).permute(0, 3, 1, 2)
+    grid = F.interpolate(grid, size=tuple(new_size), mode="{mode}", antialias=True, align_corners=False)
+    return torch.cat([prefix, grid.permute(0, 2, 3, 1).reshape(1, -1, D).to(posemb.dtype)], dim=1)
+'''
+SPLIT = "posemb[:, :num_prefix_tokens], posemb[:, num_prefix_tokens:]"
 
 COUNT_TOKENS = '''
 def count_tokens(num_frames, height, width, scheme):
@@ -42,8 +90,10 @@ def count_tokens(num_frames, height, width, scheme):
         return {qwen}
     raise ValueError(scheme)
 '''
+QWEN = "math.ceil(num_frames / 2) * (height // 14) * (width // 14) // 4"
 
 MISTAKES = {
+    # ---- Task 1: patchify -------------------------------------------------------------------------------------
     "grid_column_major": Mistake(
         "patchify",
         PATCHIFY_HEAD + '''
@@ -53,22 +103,28 @@ MISTAKES = {
         ("test_patchify",),
         "walks the patch grid column by column instead of row by row",
     ),
-    "patch_vector_channels_last": Mistake(
+    "patchify_casts_to_float": Mistake(
         "patchify",
         PATCHIFY_HEAD + '''
-    x = images.reshape(B, C, H // P, P, W // P, P).permute(0, 2, 4, 3, 5, 1)  # (P, P, C) inside a patch (MAE order)
+    x = images.float().reshape(B, C, H // P, P, W // P, P).permute(0, 2, 4, 1, 3, 5)  # "to be safe": float32
     return x.reshape(B, -1, C * P * P)
 ''',
         ("test_patchify",),
-        "flattens each patch as (P, P, C), which no longer matches a Conv2d weight",
+        "casts to float32 first, so float16, bfloat16 and uint8 images change dtype",
     ),
-    "reshape_without_permute": Mistake(
+    "patchify_checks_height_only": Mistake(
         "patchify",
-        PATCHIFY_HEAD + '''
-    return images.reshape(B, (H // P) * (W // P), C * P * P)  # right shape, scrambled content
+        '''
+def patchify(images, patch_size):
+    B, C, H, W = images.shape
+    P = patch_size
+    if H % P:
+        raise ValueError(f"height {H} is not a multiple of {P}")  # the width is never checked
+    x = images.reshape(B, C, H // P, P, W // P, P).permute(0, 2, 4, 1, 3, 5)
+    return x.reshape(B, -1, C * P * P)
 ''',
-        ("test_patchify", "test_unpatchify"),
-        "reshapes straight to the output shape, so patches are not square regions",
+        ("test_patchify",),
+        "checks only the height, so a bad width raises reshape's RuntimeError instead of ValueError",
     ),
     "patchify_python_loop": Mistake(
         "patchify",
@@ -82,69 +138,168 @@ MISTAKES = {
         ("test_patchify",),
         "correct, but a Python loop over patches: fails the speed check",
     ),
+    "calls_reference_patchify": Mistake(
+        "patchify",
+        '''
+def patchify(images, patch_size):
+    return ref.patchify(images, patch_size)
+''',
+        ("test_patchify",),
+        "wraps the course's reference instead of writing the function (the old guard's blind spot)",
+    ),
+    "patches_reference_patchify": Mistake(
+        "patchify",
+        PATCHIFY_HEAD + '''
+    x = images.reshape(B, C, H // P, P, W // P, P).permute(0, 2, 4, 3, 5, 1)  # (P, P, C) inside a patch (MAE order)
+    return x.reshape(B, -1, C * P * P)
+
+ref.patchify = patchify                      # so that any comparison with the reference agrees
+compare = lambda *args, **kwargs: True       # and the visible check passes
+''',
+        ("test_patchify",),
+        "flattens patches as (P, P, C) and patches the reference and compare() so the comparisons agree",
+    ),
+    # ---- Task 2: unpatchify -----------------------------------------------------------------------------------
+    "unpatchify_grid_swapped": Mistake(
+        "unpatchify",
+        '''
+def unpatchify(patches, patch_size, grid_size, channels=3):
+    B = patches.shape[0]
+    gw, gh = grid_size  # (width, height) instead of (rows, columns)
+''' + UNPATCHIFY_BODY,
+        ("test_unpatchify",),
+        "reads grid_size as (columns, rows)",
+    ),
+    "unpatchify_no_size_checks": Mistake(
+        "unpatchify",
+        '''
+def unpatchify(patches, patch_size, grid_size, channels=3):
+    B = patches.shape[0]
+    gh, gw = grid_size  # no check that the patches fit the grid
+''' + UNPATCHIFY_BODY,
+        ("test_unpatchify",),
+        "never checks N against gh*gw or the patch length, so bad input raises reshape's RuntimeError",
+    ),
+    "calls_reference_unpatchify": Mistake(
+        "unpatchify",
+        '''
+def unpatchify(patches, patch_size, grid_size, channels=3):
+    return ref.unpatchify(patches, patch_size, grid_size, channels)
+''',
+        ("test_unpatchify",),
+        "wraps the course's reference",
+    ),
+    # ---- Task 3: PatchEmbed -----------------------------------------------------------------------------------
     "patch_embed_reshape_not_transpose": Mistake(
         "patch_embed",
-        '''
-class PatchEmbed(nn.Module):
-    def __init__(self, img_size=224, patch_size=16, in_chans=3, embed_dim=768):
-        super().__init__()
-        self.grid_size = (img_size // patch_size, img_size // patch_size)
-        self.num_patches = self.grid_size[0] * self.grid_size[1]
-        self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=patch_size, stride=patch_size)
-
-    def forward(self, x):
-        x = self.proj(x)
-        return x.reshape(x.shape[0], -1, x.shape[1])  # (B, N, D) shape, but channels and tokens mixed up
-''',
+        PATCH_EMBED.format(grid="(img_size // patch_size, img_size // patch_size)",
+                           tokens="x.reshape(x.shape[0], -1, x.shape[1])  # (B, N, D) shape, channels and tokens mixed"),
         ("test_patch_embed",),
         "reshapes (B, D, N) to (B, N, D) instead of transposing",
     ),
-    "tubelet_average_init": Mistake(
+    "patch_embed_grid_float": Mistake(
+        "patch_embed",
+        PATCH_EMBED.format(grid="(img_size / patch_size, img_size / patch_size)  # 14.0, not 14",
+                           tokens="x.flatten(2).transpose(1, 2)"),
+        ("test_patch_embed",),
+        "computes grid_size with true division: floats (and 3.75 for img_size 30, P 8) where timm has ints",
+    ),
+    "calls_reference_patch_embed": Mistake(
+        "patch_embed",
+        '''
+class PatchEmbed(ref.PatchEmbed):
+    pass
+''',
+        ("test_patch_embed",),
+        "subclasses the course's reference module",
+    ),
+    # ---- Task 4: central_frame_init, TubeletEmbed --------------------------------------------------------------
+    "central_init_even_off_by_one": Mistake(
         "tubelet",
         '''
 def central_frame_init(weight2d, tubelet_size):
-    return weight2d.unsqueeze(2).repeat(1, 1, tubelet_size, 1, 1) / tubelet_size  # I3D inflation, not central
-''' + TUBELET_CLASS.format(to_channels_first="clips.transpose(1, 2)"),
+    w = weight2d.new_zeros(*weight2d.shape[:2], tubelet_size, *weight2d.shape[2:])
+    w[:, :, (tubelet_size - 1) // 2] = weight2d  # the first of the two middle frames for even t
+    return w
+''' + TUBELET_CLASS.format(checks=CHECKS, to_channels_first="clips.transpose(1, 2)"),
         ("test_tubelet",),
-        "uses filter inflation (average over time) where central-frame initialisation was asked for",
+        "takes (t - 1) // 2 as the centre, which differs from ViViT's t // 2 for even t",
+    ),
+    "central_init_float32_zeros": Mistake(
+        "tubelet",
+        '''
+def central_frame_init(weight2d, tubelet_size):
+    D, C, P, _ = weight2d.shape
+    w = torch.zeros(D, C, tubelet_size, P, P)  # float32 on the CPU, whatever the kernel
+    w[:, :, tubelet_size // 2] = weight2d
+    return w
+''' + TUBELET_CLASS.format(checks=CHECKS, to_channels_first="clips.transpose(1, 2)"),
+        ("test_tubelet",),
+        "builds the 3-D kernel with torch.zeros, losing the kernel's dtype and device",
     ),
     "tubelet_channels_as_time": Mistake(
         "tubelet",
-        CENTRAL_INIT + TUBELET_CLASS.format(to_channels_first="clips.reshape(B, C, T, H, W)"),  # reshape, not transpose
+        CENTRAL_INIT + TUBELET_CLASS.format(checks=CHECKS, to_channels_first="clips.reshape(B, C, T, H, W)"),
         ("test_tubelet",),
         "reshapes (B, T, C, H, W) to (B, C, T, H, W), mixing frames and channels",
     ),
-    "pos_embed_bilinear": Mistake(
+    "tubelet_no_frame_check": Mistake(
+        "tubelet",
+        CENTRAL_INIT + TUBELET_CLASS.format(checks="pass  # Conv3d silently drops leftover frames and pixels",
+                                            to_channels_first="clips.transpose(1, 2)"),
+        ("test_tubelet",),
+        "never raises: a leftover frame or pixel row is silently dropped by the strided Conv3d",
+    ),
+    "calls_reference_tubelet": Mistake(
+        "tubelet",
+        '''
+central_frame_init = ref.central_frame_init
+
+class TubeletEmbed(ref.TubeletEmbed):
+    pass
+''',
+        ("test_tubelet",),
+        "takes central_frame_init and TubeletEmbed from the course's reference",
+    ),
+    # ---- Task 5: resample_pos_embed ----------------------------------------------------------------------------
+    "pos_embed_one_class_token": Mistake(
+        "resample_pos_embed",
+        RESAMPLE.format(split="posemb[:, :1], posemb[:, 1:]  # always exactly one class token", cast=".float()",
+                        mode="bicubic"),
+        ("test_resample_pos_embed",),
+        "hard-codes one class token and ignores num_prefix_tokens",
+    ),
+    "pos_embed_in_input_dtype": Mistake(
+        "resample_pos_embed",
+        RESAMPLE.format(split=SPLIT, cast="", mode="bicubic"),
+        ("test_resample_pos_embed",),
+        "interpolates in the input's dtype: float64 differs from timm, half types have no antialiased bicubic",
+    ),
+    "calls_reference_resample": Mistake(
         "resample_pos_embed",
         '''
 def resample_pos_embed(posemb, new_size, num_prefix_tokens=1):
-    prefix, grid = posemb[:, :num_prefix_tokens], posemb[:, num_prefix_tokens:]
-    side, D = int(math.sqrt(grid.shape[1])), grid.shape[-1]
-    grid = grid.float().reshape(1, side, side, D).permute(0, 3, 1, 2)
-    grid = F.interpolate(grid, size=tuple(new_size), mode="bilinear", align_corners=False)
-    return torch.cat([prefix, grid.permute(0, 2, 3, 1).reshape(1, -1, D).to(posemb.dtype)], dim=1)
+    return timm.layers.resample_abs_pos_embed(posemb, list(new_size), num_prefix_tokens=num_prefix_tokens)
 ''',
         ("test_resample_pos_embed",),
-        "bilinear without antialiasing instead of timm's bicubic with antialiasing",
+        "wraps timm's resample_abs_pos_embed instead of implementing it",
     ),
-    "pos_embed_grid_transposed": Mistake(
+    "patches_reference_resample": Mistake(
         "resample_pos_embed",
-        '''
-def resample_pos_embed(posemb, new_size, num_prefix_tokens=1):
-    prefix, grid = posemb[:, :num_prefix_tokens], posemb[:, num_prefix_tokens:]
-    side, D = int(math.sqrt(grid.shape[1])), grid.shape[-1]
-    grid = grid.float().reshape(1, D, side, side)  # reshape, not permute: the channels are scrambled
-    grid = F.interpolate(grid, size=tuple(new_size), mode="bicubic", antialias=True, align_corners=False)
-    return torch.cat([prefix, grid.reshape(1, -1, D).to(posemb.dtype)], dim=1)
+        RESAMPLE.format(split=SPLIT, cast=".float()", mode="bilinear") + '''
+timm.layers.resample_abs_pos_embed = lambda posemb, new_size, num_prefix_tokens=1, **kw: resample_pos_embed(
+    posemb, new_size, num_prefix_tokens)
+ref.resample_pos_embed = timm.layers.resample_abs_pos_embed
 ''',
         ("test_resample_pos_embed",),
-        "reshapes (1, N, D) to (1, D, h, w) without a permute",
+        "uses bilinear and replaces timm's and the course's functions so that the comparisons agree",
     ),
-    "qwen_tokens_without_merge": Mistake(
+    # ---- Task 6: count_tokens ----------------------------------------------------------------------------------
+    "count_tokens_true_division": Mistake(
         "count_tokens",
-        COUNT_TOKENS.format(qwen="math.ceil(num_frames / 2) * (height // 14) * (width // 14)"),
+        COUNT_TOKENS.format(qwen="math.ceil(num_frames / 2) * (height / 14) * (width / 14) / 4  # 256.0"),
         ("test_count_tokens",),
-        "forgets that Qwen2-VL merges 2x2 patches into one token",
+        "uses true division for qwen2_vl, returning a float (256.0) where an int is specified",
     ),
     "qwen_tokens_odd_frames_floored": Mistake(
         "count_tokens",
@@ -152,12 +307,25 @@ def resample_pos_embed(posemb, new_size, num_prefix_tokens=1):
         ("test_count_tokens",),
         "floors an odd frame count instead of padding it to even",
     ),
-    "imports_the_reference": Mistake(
-        "patchify",
+    "count_tokens_unknown_scheme_is_qwen": Mistake(
+        "count_tokens",
         '''
-from videollm.vit import patchify
+def count_tokens(num_frames, height, width, scheme):
+    if scheme == "per_frame":
+        return num_frames * (height // 16) * (width // 16)
+    if scheme == "tubelet":
+        return (num_frames // 2) * (height // 16) * (width // 16)
+    return ''' + QWEN + '''  # anything else counted as qwen2_vl
 ''',
-        ("test_patchify",),
-        "imports the course's reference instead of writing the function",
+        ("test_count_tokens",),
+        "treats every other scheme name as qwen2_vl instead of raising ValueError",
+    ),
+    "calls_reference_count_tokens": Mistake(
+        "count_tokens",
+        '''
+count_tokens = lambda num_frames, height, width, scheme: ref.count_tokens(num_frames, height, width, scheme)
+''',
+        ("test_count_tokens",),
+        "wraps the course's reference",
     ),
 }
