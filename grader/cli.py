@@ -8,6 +8,7 @@
     merge SHARD...        gather shard work folders (autograde --shard) into this work folder
     feedback              write HTML feedback for every graded submission (no hidden tests, no sandbox output)
     export [--to FILE]    write every result to a CSV (the same rows as autograde's table)
+    contracts             print each lab's contract clauses and catalog size (the README's summary)
 
 For students:
     workspace             copy the labs you do not have yet into my-labs/; put updated labs beside your copy
@@ -56,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("shards", type=Path, nargs="+")
     p.add_argument("--csv", type=Path, help="default: WORK/grades.csv")
     sub.add_parser("feedback", help="HTML feedback for every graded submission")
+    sub.add_parser("contracts", help="print each lab's contract clauses and catalog size")
     sub.add_parser("workspace", help="fill my-labs/ from labs/ (never overwrites)")
     p = sub.add_parser("submit", help="check a lab notebook and pack it for the grader")
     p.add_argument("notebook", type=Path)
@@ -164,6 +166,13 @@ def _export(args) -> int:
     return 0
 
 
+def _contracts(args) -> int:
+    from grader.contracts import summary
+
+    print(summary())
+    return 0
+
+
 def _workspace(args) -> int:
     from grader.workspace import sync, workspace_dir
 
@@ -194,6 +203,7 @@ def _submit(args) -> int:
 
 
 COMMANDS = {
+    "contracts": _contracts,
     "workspace": _workspace,
     "submit": _submit,
     "build": _build,

@@ -66,6 +66,16 @@ def test_every_test_cell_records_its_verdicts_and_states_a_contract():
         assert any(name.startswith("patches_reference") for name in catalog), f"{lab}: no patches_reference entry"
 
 
+def test_readme_lists_every_labs_contract_and_catalog():
+    from grader.contracts import summary
+
+    readme = (REPO / "README.md").read_text()
+    start, end = "<!-- contracts: python -m grader contracts -->\n", "\n<!-- /contracts -->"
+    assert start in readme and end in readme, "README: the contracts block is missing"
+    block = readme[readme.index(start) + len(start):readme.index(end)]
+    assert block == summary(), "README's contracts block is stale: paste the output of `python -m grader contracts`"
+
+
 def _with_mistake(lab: str, cell: str, code: str):
     nb = nbformat.read(SOLUTIONS / lab / f"{lab}.ipynb", as_version=4)
     cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == cell]
