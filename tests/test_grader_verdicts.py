@@ -51,6 +51,13 @@ def test_reference_mode_refuses_what_cannot_be_compared(tmp_path, monkeypatch):
         recorded(tmp_path, monkeypatch, "reference", lambda c: c.raises("r", ValueError, lambda: 1))
 
 
+def _in_thread(fn):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn).result()
+
+
 def test_calling_the_graded_reference_fails_however_it_is_reached(tmp_path, monkeypatch):
     """A wrapper, an alias kept from before a patch, a bare except around it, a subclass: all are noticed;
     an own implementation, and a reference that was monkeypatched to it, are not; expect= may use it."""
@@ -78,13 +85,15 @@ def test_calling_the_graded_reference_fails_however_it_is_reached(tmp_path, monk
             check.value("own", lambda: own(10, 4), expect=lambda: sampling.uniform_indices(10, 4))
             check.value("subclass", lambda: Mine(4, 8) is None)
             check.raises("raises through it", ValueError, lambda: saved(10, 0))
+            check.value("in a thread", lambda: _in_thread(lambda: saved(10, 4)))
         return run
 
     monkeypatch.setattr(sampling, "uniform_indices", own)
     got = parse_records(recorded(tmp_path, monkeypatch, "student", body("student")))
     outcomes = {check: item["outcome"]["t"] for (_, check), item in got.items()}
     assert outcomes == {"wrapper": "reference-used", "bare except": "reference-used", "own": "ndarray",
-                        "subclass": "reference-used", "raises through it": "reference-used"}
+                        "subclass": "reference-used", "raises through it": "reference-used",
+                        "in a thread": "reference-used"}
     why = differs({"t": "ndarray"}, got[("test_x", "wrapper")]["outcome"], EXACT)
     assert why and "reference" in why
     with pytest.raises(RecordError, match="calls the graded reference"):  # a solution that uses it is a bug

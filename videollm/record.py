@@ -43,6 +43,7 @@ import math
 import importlib.util
 import os
 import sys
+import threading
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -167,8 +168,9 @@ class _Tripwire:
     def run(self, thunk: Callable[[], Any]) -> Any:
         if not self.targets:
             return thunk()
-        self.hit, previous = None, sys.getprofile()
+        self.hit, previous, previous_threads = None, sys.getprofile(), threading.getprofile()
         sys.setprofile(self._hook)  # an error in the hook also unsets it: the finally puts the previous one back
+        threading.setprofile(self._hook)  # and threads the check starts
         try:
             value = thunk()
         except BaseException:
@@ -176,6 +178,7 @@ class _Tripwire:
                 raise
         finally:
             sys.setprofile(previous)
+            threading.setprofile(previous_threads)
         if self.hit is not None:  # also when the answer caught ReferenceUsed with a bare except
             raise ReferenceUsed(self.hit)
         return value
