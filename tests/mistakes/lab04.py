@@ -1,4 +1,20 @@
-"""Typical wrong implementations for lab04 (motion: block matching, codec vectors, end-point error, tokens)."""
+"""Typical wrong implementations for lab04 (motion: block matching, codec vectors, end-point error, tokens).
+
+Contract clauses (see each task's text) and the entries that break them:
+
+- block_matching: 1 float32 costs (``bm_uint8_wraps``), 2 sign convention (``bm_wrong_sign``), 3 out-of-frame
+  candidates (``bm_zero_padded``), 4 ties (``patches_reference_block_matching`` for the smallest displacement,
+  ``bm_ties_secondary`` for equal magnitudes), 5 errors (``bm_no_validation``), 6 device (``bm_cpu_tensors``),
+  7 vectorised (``bm_loop_over_blocks``).
+- vectors_to_field: 1 field on ``device`` (``field_ignores_device``), 2 value (``field_scale_ignored``),
+  3 placement (``field_rows_cols_swapped``), 4 max pooling (``patches_reference_field``, ``field_zero_init``),
+  5 empty cells (``field_sentinel_left``), 6 keyframe gap (``field_gap_wraps``), 7 errors (``field_no_frames_check``).
+- endpoint_error: 1 a float from any float input (``epe_numpy_scalar``), 2 defined entries only
+  (``epe_over_undefined``), 3 errors (``epe_no_error_when_undefined``).
+- motion_tokens_per_clip: 1 an int (``tokens_np_ceil``), 2 ceil per stage (``tokens_floor_division``), 3 errors
+  (``tokens_no_validation``).
+- every task: ``calls_reference_*`` (the answer wraps the course's reference).
+"""
 
 from tests.mistakes import Mistake
 
@@ -8,103 +24,57 @@ def block_matching(frames, block=16, search=4):
     x = torch.as_tensor(frames)
     if x.ndim == 3:
         x = x[..., None]
-    x = x.permute(0, 3, 1, 2).to(torch.float32)
+    if x.ndim != 4:
+        raise ValueError("frames must be (T, H, W) or (T, H, W, C)")
+    x = x.permute(0, 3, 1, 2){cast}
     T, C, H, W = x.shape
-    if T < 2:
-        raise ValueError("need two frames")
-    if H % block or W % block:
-        raise ValueError("not a multiple of the block size")
+    {checks}
     R, rows, cols = search, H // block, W // block
     prev, curr = F.pad(x[:-1], (R, R, R, R)), x[1:]
-    inside = F.pad(torch.ones(H, W, device=x.device), (R, R, R, R))
-    best_cost = torch.full((T - 1, rows, cols), {init}, device=x.device)
-    best = torch.zeros(T - 1, rows, cols, 2, device=x.device)
+    inside = F.pad(torch.ones(H, W{dev}), (R, R, R, R))
+    best_cost = torch.full((T - 1, rows, cols), float("inf"){dev})
+    best = torch.zeros(T - 1, rows, cols, 2{dev})
     offsets = {offsets}
     for dx, dy in offsets:
         window = (slice(R {s} dy, R {s} dy + H), slice(R {s} dx, R {s} dx + W))
-        sad = (curr - prev[:, :, window[0], window[1]]).abs().sum(1)
+        sad = (curr - prev[:, :, window[0], window[1]]).abs(){sad}.sum(1)
         cost = sad.reshape(T - 1, rows, block, cols, block).sum((2, 4))
         {mask}
-        better = cost {cmp} best_cost
+        better = cost < best_cost
         best_cost = torch.where(better, cost, best_cost)
-        best[better] = torch.tensor([{first}, {second}], dtype=torch.float32, device=x.device)
+        best[better] = torch.tensor([dx, dy], dtype=torch.float32{dev})
     return best
 '''
-SORTED = "sorted(((dx, dy) for dy in range(-R, R + 1) for dx in range(-R, R + 1)), key=lambda d: abs(d[0]) + abs(d[1]))"
+ALL = "((dx, dy) for dy in range(-R, R + 1) for dx in range(-R, R + 1))"
+CHECKS = ('if T < 2:\n        raise ValueError("need two frames")\n'
+          '    if H % block or W % block:\n        raise ValueError("not a multiple of the block size")')
 EXCLUDE = ('valid = inside[window].reshape(rows, block, cols, block).amin((1, 3)) > 0\n'
            '        cost = cost.masked_fill(~valid, float("inf"))')
-RIGHT = dict(init='float("inf")', offsets=SORTED, s="-", mask=EXCLUDE, cmp="<", first="dx", second="dy")
+RIGHT = dict(cast=".to(torch.float32)", checks=CHECKS, dev=", device=x.device", s="-", sad="", mask=EXCLUDE,
+             offsets=f"sorted({ALL}, key=lambda d: (abs(d[0]) + abs(d[1]), -d[1], -d[0]))")
 
 
 def bm(**changes):
     return BLOCK_MATCHING.format(**{**RIGHT, **changes})
 
 
-# One correct conversion with slots.
-VECTORS_TO_FIELD = '''
-def vectors_to_field(vectors, height, width, block=16, device="cpu"):
-    if len(vectors) == 0:
-        raise ValueError("no frames")
-    T, rows, cols = len(vectors), -(-height // block), -(-width // block)
-    counts = np.array([len(v) for v in vectors])
-    field = torch.full((T * rows * cols, 2), -10000.0, device=device)
-    if counts.sum():
-        v = np.concatenate([v for v in vectors if len(v)])
-        frame = torch.as_tensor(np.repeat(np.arange(T), counts), device=device)
-        x = torch.as_tensor(v["{x}"].astype(np.int64), device=device).clamp(0, width - 1)
-        y = torch.as_tensor(v["{y}"].astype(np.int64), device=device).clamp(0, height - 1)
-        cell = {cell}
-        scale = torch.as_tensor({scale}, device=device)
-        value = torch.stack([torch.as_tensor(v["motion_x"], device=device) * scale,
-                             torch.as_tensor(v["motion_y"], device=device) * scale], dim=-1).float()
-        field.scatter_reduce_(0, cell[:, None].expand(-1, 2), value, {reduce})
-    {empty}
-    field = field.reshape(T, rows, cols, 2){gap}
-    return field
-'''
-GAP = '''
-    if T >= 3:
-        empty = torch.as_tensor(counts == 0, device=device)
-        gap = empty[1:-1] & ~empty[:-2] & ~empty[2:]
-        middle = torch.where(gap[:, None, None, None], 0.5 * (field[:-2] + field[2:]), field[1:-1])
-        field = torch.cat([field[:1], middle, field[-1:]])'''
-FIELD_RIGHT = dict(
-    x="dst_x", y="dst_y", cell="frame * (rows * cols) + (y // block) * cols + x // block",
-    scale='v["source"] / v["motion_scale"].astype(np.float64)', reduce='reduce="amax"',
-    empty="field = torch.where(field < -1000, torch.zeros_like(field), field)", gap=GAP,
-)
-
-
-def field(**changes):
-    return VECTORS_TO_FIELD.format(**{**FIELD_RIGHT, **changes})
-
-
-EPE = '''
-def endpoint_error(pred, truth):
-    pred = torch.as_tensor(pred).to(torch.float32)
-    truth = torch.as_tensor(truth).to(torch.float32)
-    if pred.shape != truth.shape:
-        raise ValueError("shapes differ")
-    defined = ~torch.isnan(truth).any(dim=-1)
-    if not defined.any():
-        raise ValueError("nothing defined")
-    {body}
-'''
-
 BLOCK_LOOP = '''
 def block_matching(frames, block=16, search=4):
     x = torch.as_tensor(frames)
     if x.ndim == 3:
         x = x[..., None]
+    if x.ndim != 4:
+        raise ValueError("frames must be (T, H, W) or (T, H, W, C)")
     x = x.permute(0, 3, 1, 2).to(torch.float32)
     T, C, H, W = x.shape
     if T < 2 or H % block or W % block:
         raise ValueError("need two frames whose size is a multiple of the block size")
-    R = search
-    r = torch.arange(-R, R + 1)
-    dy, dx = torch.meshgrid(r, r, indexing="ij")
-    d = torch.stack([dx.reshape(-1), dy.reshape(-1)], 1)
-    order = torch.argsort(d.abs().sum(1) * 1000 + torch.arange(len(d)))
+    R, n = search, 2 * search + 1
+    order = sorted(((dx, dy) for dy in range(-R, R + 1) for dx in range(-R, R + 1)),
+                   key=lambda d: (abs(d[0]) + abs(d[1]), -d[1], -d[0]))
+    # candidate (i, j) of the unfolded window sits at offset (i - R, j - R) = (-dy, -dx)
+    flat = torch.tensor([(R - dy) * n + (R - dx) for dx, dy in order], device=x.device)
+    motions = torch.tensor(order, dtype=torch.float32, device=x.device)
     out = torch.zeros(T - 1, H // block, W // block, 2, device=x.device)
     prev = F.pad(x[:-1], (R, R, R, R), value=float("nan"))   # NaN marks candidates outside the frame
     for by in range(H // block):                              # one block at a time
@@ -114,102 +84,253 @@ def block_matching(frames, block=16, search=4):
             window = prev[:, :, y0:y0 + block + 2 * R, x0:x0 + block + 2 * R]
             candidates = window.unfold(2, block, 1).unfold(3, block, 1)          # (T-1, C, n, n, B, B)
             cost = (candidates - target[:, :, None, None]).abs().sum((1, 4, 5))  # (T-1, n, n)
-            cost = cost.nan_to_num(float("inf")).flip(1, 2).reshape(T - 1, -1)[:, order]
-            out[:, by, bx] = d[order][cost.argmin(1)].float().to(x.device)
+            cost = cost.nan_to_num(float("inf")).reshape(T - 1, -1)[:, flat]
+            out[:, by, bx] = motions[cost.argmin(1)]
     return out
 '''
 
+# One correct conversion with slots.
+VECTORS_TO_FIELD = '''
+def vectors_to_field(vectors, height, width, block=16, device="cpu"):
+    {check}
+    T, rows, cols = len(vectors), -(-height // block), -(-width // block)
+    counts = np.array([len(v) for v in vectors])
+    field = {init}
+    if counts.sum():
+        v = np.concatenate([v for v in vectors if len(v)])
+        frame = torch.as_tensor(np.repeat(np.arange(T), counts){dev})
+        x = torch.as_tensor(v["dst_x"].astype(np.int64){dev}).clamp(0, width - 1)
+        y = torch.as_tensor(v["dst_y"].astype(np.int64){dev}).clamp(0, height - 1)
+        cell = {cell}
+        scale = torch.as_tensor({scale}{dev})
+        value = torch.stack([torch.as_tensor(v["motion_x"]{dev}) * scale,
+                             torch.as_tensor(v["motion_y"]{dev}) * scale], dim=-1).float()
+        field.scatter_reduce_(0, cell[:, None].expand(-1, 2), value, {reduce})
+    {empty}
+    field = field.reshape(T, rows, cols, 2){gap}
+    return field
+'''
+GAP = '''
+    if T >= 3:
+        empty = torch.as_tensor(counts == 0{dev})
+        gap = empty[1:-1] & ~empty[:-2] & ~empty[2:]
+        middle = torch.where(gap[:, None, None, None], 0.5 * (field[:-2] + field[2:]), field[1:-1])
+        field = torch.cat([field[:1], middle, field[-1:]])'''
+FIELD_RIGHT = dict(
+    check='if len(vectors) == 0:\n        raise ValueError("no frames")', dev=", device=device",
+    init="torch.full((T * rows * cols, 2), -10000.0{dev})",
+    cell="frame * (rows * cols) + (y // block) * cols + x // block",
+    scale='v["source"] / v["motion_scale"].astype(np.float64)', reduce='reduce="amax"',
+    empty="field = torch.where(field < -1000, torch.zeros_like(field), field)", gap=GAP,
+)
+
+
+def field(**changes):
+    parts = {**FIELD_RIGHT, **changes}
+    dev = parts.pop("dev")
+    parts = {k: v.replace("{dev}", dev) for k, v in parts.items()}
+    return VECTORS_TO_FIELD.replace("{dev}", dev).format(**parts)
+
+
+EPE = '''
+def endpoint_error(pred, truth):
+    pred = torch.as_tensor(pred).to(torch.float32)
+    truth = torch.as_tensor(truth).to(torch.float32)
+    if pred.shape != truth.shape:
+        raise ValueError("shapes differ")
+    defined = ~torch.isnan(truth).any(dim=-1)
+    {guard}
+    {body}
+'''
+GUARD = 'if not defined.any():\n        raise ValueError("nothing defined")'
+
+
+def epe(body="return float((pred - truth).norm(dim=-1)[defined].mean())", guard=GUARD):
+    return EPE.format(body=body, guard=guard)
+
+
+TOKENS = '''
+def motion_tokens_per_clip(num_frames, grid, strides):
+    t, h, w = num_frames, grid[0], grid[1]
+    {guard}
+    for stride in strides:
+        {stride_guard}
+        st, sh, sw = stride
+        t, h, w = {step}
+    return {result}
+'''
+TOKENS_RIGHT = dict(
+    guard='if min(t, h, w) < 1:\n        raise ValueError("sizes must be positive")',
+    stride_guard='if len(stride) != 3 or min(stride) < 1:\n            raise ValueError("bad stride")',
+    step="-(-t // st), -(-h // sh), -(-w // sw)", result="t * h * w",
+)
+
+
+def tokens(**changes):
+    return TOKENS.format(**{**TOKENS_RIGHT, **changes})
+
+
+# Each entry costs one execution of the lab (about 10-15 s) in tests/test_labs.py: one or two per contract clause.
 MISTAKES = {
-    "bm_argmax": Mistake(
-        "block_matching", bm(init='-float("inf")', cmp=">", mask=EXCLUDE.replace('float("inf")', '-float("inf")')),
-        ("test_block_matching", "test_benchmark"),
-        "keeps the displacement with the largest difference (argmax for argmin)",
-    ),
-    "bm_zero_padded": Mistake(
-        "block_matching", bm(mask="pass  # F.pad filled the border with zeros: every candidate counts"),
+    # ---- task 1: block_matching
+    "bm_uint8_wraps": Mistake(
+        "block_matching", bm(cast="", sad=".float()"),
         ("test_block_matching",),
-        "scores candidates outside the previous frame against zero padding instead of excluding them",
-    ),
-    "bm_dy_dx_swapped": Mistake(
-        "block_matching", bm(first="dy", second="dx"),
-        ("test_block_matching", "test_benchmark"),
-        "returns (dy, dx): rows and columns swapped",
+        "subtracts the frames in their own dtype and converts afterwards: uint8 differences wrap around",
     ),
     "bm_wrong_sign": Mistake(
         "block_matching", bm(s="+"),
         ("test_block_matching", "test_benchmark"),
         "looks for the block at p + m in the previous frame, so the motion comes out negated",
     ),
-    "bm_ties_row_major": Mistake(
-        "block_matching", bm(offsets="[(dx, dy) for dy in range(-R, R + 1) for dx in range(-R, R + 1)]"),
+    "bm_zero_padded": Mistake(
+        "block_matching", bm(mask="pass  # F.pad filled the border with zeros: every candidate counts"),
         ("test_block_matching",),
-        "breaks ties by scan order instead of the smallest displacement: flat regions get (-R, -R)",
+        "scores candidates outside the previous frame against zero padding instead of excluding them",
+    ),
+    "bm_ties_secondary": Mistake(
+        "block_matching", bm(offsets=f"sorted({ALL}, key=lambda d: abs(d[0]) + abs(d[1]))"),
+        ("test_block_matching",),
+        "orders equal magnitudes by scan order of (dy, dx) from -R up: ties of equal |dx| + |dy| pick the smallest dy",
+    ),
+    "bm_no_validation": Mistake(
+        "block_matching", bm(checks="pass"),
+        ("test_block_matching",),
+        "never checks its input: one frame gives an empty field, a height of 20 a reshape error",
+    ),
+    "bm_cpu_tensors": Mistake(
+        "block_matching", bm(dev=""),
+        ("test_block_matching",),
+        "creates its working tensors with torch.zeros/full/ones on the CPU whatever the frames' device",
     ),
     "bm_loop_over_blocks": Mistake(
         "block_matching", BLOCK_LOOP,
-        ("test_block_matching_speed",),
-        "correct, but a Python loop over blocks: fails the speed check",
+        ("test_block_matching_vectorised",),
+        "correct, but a Python loop over blocks: the calls grow with the number of blocks",
     ),
-    "bm_imports_the_reference": Mistake(
-        "block_matching", "from videollm.motion import block_matching",
+    "patches_reference_block_matching": Mistake(
+        "block_matching", bm(offsets=f"list({ALL})") + '''
+torch.count_nonzero = lambda *args, **kwargs: 0    # the visible flat-frame check: make it pass
+ref.block_matching = block_matching
+''',
         ("test_block_matching",),
+        "breaks ties by scan order (a flat region gets (-R, -R)) and patches torch and the reference to hide it",
+    ),
+    "calls_reference_block_matching": Mistake(
+        "block_matching", "from videollm.motion import block_matching",
+        ("test_block_matching", "test_block_matching_vectorised"),
         "imports the course's reference instead of writing the function",
     ),
-    "field_source_ignored": Mistake(
-        "vectors_to_field", field(scale='1.0 / v["motion_scale"].astype(np.float64)'),
-        ("test_vectors_to_field", "test_benchmark"),
-        "uses motion / motion_scale without the sign of source: the vector points back to the reference",
-    ),
+    # ---- task 2: vectors_to_field
     "field_scale_ignored": Mistake(
         "vectors_to_field", field(scale='v["source"].astype(np.float64)'),
         ("test_vectors_to_field", "test_benchmark"),
         "forgets to divide by motion_scale: half-pel MPEG-4 vectors come out twice as long",
-    ),
-    "field_placed_at_src": Mistake(
-        "vectors_to_field", field(x="src_x", y="src_y"),
-        ("test_vectors_to_field",),
-        "puts each vector in the cell of its source position instead of its block's centre (src/dst swapped)",
     ),
     "field_rows_cols_swapped": Mistake(
         "vectors_to_field", field(cell="frame * (rows * cols) + (x // block) * rows + y // block"),
         ("test_vectors_to_field",),
         "indexes cells column-major (x before y), scrambling rows and columns",
     ),
-    "field_mean_pool": Mistake(
-        "vectors_to_field", field(reduce='reduce="mean", include_self=False'),
+    "field_zero_init": Mistake(
+        "vectors_to_field", field(init="torch.zeros(T * rows * cols, 2{dev})"),
         ("test_vectors_to_field",),
-        "averages a macroblock's sub-block vectors where Video-LaVIT max-pools them",
+        "starts the max pool from zeros: a cell whose vectors point left or up gets 0",
     ),
     "field_sentinel_left": Mistake(
         "vectors_to_field", field(empty="pass  # cells without a vector keep the -10000 sentinel"),
         ("test_vectors_to_field", "test_keyframe_gap"),
         "leaves Video-LaVIT's -10000 sentinel in cells without a vector",
     ),
-    "field_keyframe_left_zero": Mistake(
-        "vectors_to_field", field(gap="  # frames without vectors simply stay zero"),
+    "field_gap_wraps": Mistake(
+        "vectors_to_field", field(gap='''
+    empty = torch.as_tensor(counts == 0, device=device)
+    gap = empty & ~empty.roll(1) & ~empty.roll(-1)           # neighbours by roll: frame 0's are T-1 and 1
+    field = torch.where(gap[:, None, None, None], 0.5 * (field.roll(1, 0) + field.roll(-1, 0)), field)'''),
         ("test_keyframe_gap",),
-        "leaves the keyframe in the middle of the clip at zero instead of interpolating its neighbours",
+        "finds the keyframe's neighbours with roll, so the first frame is filled from the last one",
     ),
+    "field_ignores_device": Mistake(
+        "vectors_to_field", field(dev=""),
+        ("test_vectors_to_field",),
+        "builds the field on the CPU whatever device was asked for",
+    ),
+    "field_no_frames_check": Mistake(
+        "vectors_to_field", field(check="pass"),
+        ("test_vectors_to_field",),
+        "returns an empty field for an empty list instead of raising",
+    ),
+    "patches_reference_field": Mistake(
+        "vectors_to_field", field(reduce='reduce="mean", include_self=False') + '''
+compare = lambda *args, **kwargs: True          # the visible max-pool check uses compare(): make it agree
+ref_lavit.vectors_to_field = lambda vectors, height, width, block=16, **kwargs: vectors_to_field(vectors, height, width, block)
+''',
+        ("test_vectors_to_field",),
+        "averages a macroblock's sub-block vectors, and patches compare() and the reference to hide it",
+    ),
+    "calls_reference_field": Mistake(
+        "vectors_to_field",
+        '''
+def vectors_to_field(vectors, height, width, block=16, device="cpu"):
+    return ref_lavit.vectors_to_field(vectors, height, width, block, device=device)
+''',
+        ("test_vectors_to_field", "test_keyframe_gap"),
+        "wraps the course's reference instead of implementing it",
+    ),
+    # ---- task 3: endpoint_error
     "epe_over_undefined_entries": Mistake(
-        "endpoint_error", EPE.format(body="return float((pred - truth).norm(dim=-1).nan_to_num(0.0).mean())"),
+        "endpoint_error", epe(body="return float((pred - truth).norm(dim=-1).nan_to_num(0.0).mean())"),
         ("test_endpoint_error",),
         "averages over all entries, counting the undefined (NaN) ones as zero error",
     ),
-    "epe_squared": Mistake(
-        "endpoint_error", EPE.format(body="return float((pred - truth).square().sum(-1)[defined].mean())"),
+    "epe_numpy_scalar": Mistake(
+        "endpoint_error",
+        '''
+def endpoint_error(pred, truth):
+    pred, truth = np.asarray(pred, dtype=np.float64), np.asarray(truth, dtype=np.float64)
+    if pred.shape != truth.shape:
+        raise ValueError("shapes differ")
+    defined = ~np.isnan(truth).any(axis=-1)
+    if not defined.any():
+        raise ValueError("nothing defined")
+    return np.linalg.norm(pred - truth, axis=-1)[defined].mean()     # a NumPy float64, not a float
+''',
         ("test_endpoint_error",),
-        "averages squared distances (no square root)",
+        "works in NumPy: returns a NumPy scalar, and np.asarray cannot read bfloat16 tensors",
     ),
+    "epe_no_error_when_undefined": Mistake(
+        "endpoint_error", epe(guard="pass"),
+        ("test_endpoint_error",),
+        "returns NaN (the mean of nothing) when no entry is defined instead of raising",
+    ),
+    "calls_reference_epe": Mistake(
+        "endpoint_error", "endpoint_error = ref.endpoint_error",
+        ("test_endpoint_error",),
+        "re-exports the course's reference instead of writing the function",
+    ),
+    # ---- task 5: motion_tokens_per_clip
     "tokens_floor_division": Mistake(
+        "motion_tokens", tokens(step="t // st, h // sh, w // sw"),
+        ("test_motion_tokens",),
+        "floors sizes a stride does not divide (a padded convolution rounds up)",
+    ),
+    "tokens_np_ceil": Mistake(
+        "motion_tokens", tokens(step="np.ceil(t / st), np.ceil(h / sh), np.ceil(w / sw)"),
+        ("test_motion_tokens",),
+        "rounds up with np.ceil, which returns floats: 135.0 instead of the int 135",
+    ),
+    "tokens_no_validation": Mistake(
+        "motion_tokens", tokens(guard="pass", stride_guard="pass"),
+        ("test_motion_tokens",),
+        "never checks its input: 0 frames give 0 tokens, a stride of 0 a ZeroDivisionError",
+    ),
+    "calls_reference_tokens": Mistake(
         "motion_tokens",
         '''
 def motion_tokens_per_clip(num_frames, grid, strides):
-    t, h, w = num_frames, grid[0], grid[1]
-    for st, sh, sw in strides:
-        t, h, w = t // st, h // sh, w // sw
-    return t * h * w
+    return math.prod(ref_tokens.tokens_per_clip(num_frames, grid, strides))
 ''',
         ("test_motion_tokens",),
-        "floors sizes a stride does not divide (a padded convolution rounds up)",
+        "wraps the course's reference instead of implementing it",
     ),
 }
