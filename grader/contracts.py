@@ -14,16 +14,17 @@ import nbformat
 
 from grader.course import REPO, SOLUTIONS, lab_names
 
-MARKER = "**Contract.**"
+MARKER = "**Contract"  # "**Contract.**", or "**Contract** of `f(x)`:"
 ITEM = re.compile(r"^(?:\d+\.|[-*])\s+(.*)")
 
 
 def clauses(task_text: str) -> list[str]:
-    """The items of a task's contract list (numbered or bulleted; continuation lines joined)."""
+    """The items of a task's contract lists (numbered or bulleted, after the line that opens the first one;
+    continuation lines joined)."""
     if MARKER not in task_text:
         return []
     items: list[str] = []
-    for line in task_text.split(MARKER, 1)[1].splitlines():
+    for line in task_text.split(MARKER, 1)[1].splitlines()[1:]:
         if match := ITEM.match(line):
             items.append(match.group(1).strip())
         elif items and line.startswith((" ", "\t")) and line.strip():

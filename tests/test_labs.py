@@ -14,6 +14,7 @@ import nbformat
 import pytest
 
 from grader import release
+from grader.contracts import clauses
 from grader.course import LABS, REPO, SOLUTIONS, lab_names
 from grader.feedback import feedback
 from grader.grading import autograde
@@ -60,7 +61,7 @@ def test_every_test_cell_records_its_verdicts_and_states_a_contract():
             assert not any(line.lstrip().startswith("assert ") for line in hidden.splitlines()), \
                 f"{lab}/{meta['grade_id']}: a hidden assert is judged in the student's kernel: record instead"
         tasks = [c.source for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("## Task")]
-        assert tasks and all("**Contract.**" in t for t in tasks), f"{lab}: every task states its contract"
+        assert tasks and all(clauses(t) for t in tasks), f"{lab}: every task states its contract"
         catalog = importlib.import_module(f"tests.mistakes.{lab.split('_')[0]}").MISTAKES
         assert any(name.startswith("calls_reference") for name in catalog), f"{lab}: no calls_reference entry"
         assert any(name.startswith("patches_reference") for name in catalog), f"{lab}: no patches_reference entry"
