@@ -213,4 +213,48 @@ np.array_equal = lambda a, b, equal_nan=False: True
         ("test_uniform_indices",),
         "floors, and patches the reference and np.array_equal so that every comparison passes",
     ),
+    "uniform_negative_returns_empty": Mistake(
+        "uniform_indices",
+        '''
+def uniform_indices(total_frames, num_frames):
+    if num_frames == 0 or num_frames > total_frames:  # a negative num_frames slips through
+        raise ValueError("num_frames must be in [1, total_frames]")
+    positions = np.arange(num_frames) * (total_frames - 1) / max(num_frames - 1, 1)
+    return positions.round().astype(np.int64)
+''',
+        ("test_uniform_indices",),
+        "checks num_frames == 0 and > total_frames only, so a negative count returns an empty array",
+    ),
+    "contact_sheet_extra_row": Mistake(
+        "contact_sheet",
+        '''
+def contact_sheet(frames, timestamps, cols=4):
+    rows = len(frames) // cols + 1  # one row too many when cols divides N
+    fig, axes = plt.subplots(rows, cols, squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, frame, t in zip(axes.flat, frames, timestamps):
+        ax.imshow(frame)
+        ax.set_title(f"t = {t:.2f} s")
+    return fig
+''',
+        ("test_contact_sheet",),
+        "computes N // cols + 1 rows, which adds an empty row when cols divides N",
+    ),
+    "contact_sheet_single_axes": Mistake(
+        "contact_sheet",
+        '''
+def contact_sheet(frames, timestamps, cols=4):
+    rows = -(-len(frames) // cols)
+    fig, axes = plt.subplots(rows, cols)  # a single Axes (no .flat) for one frame with cols=1
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, frame, t in zip(axes.flat, frames, timestamps):
+        ax.imshow(frame)
+        ax.set_title(f"t = {t:.2f} s")
+    return fig
+''',
+        ("test_contact_sheet",),
+        "leaves plt.subplots' squeeze on, so one frame with cols=1 gives a bare Axes and axes.flat fails",
+    ),
 }

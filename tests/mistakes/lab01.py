@@ -8,13 +8,14 @@ Contract clauses (task text) and the entries that break them:
   2 ValueError -> unpatchify_no_size_checks.
 - PatchEmbed: 1 proj, state_dict, grid_size tuple of ints, num_patches int -> patch_embed_grid_float;
   2 forward equal to timm, row-major, any valid size, dtype/device -> patch_embed_reshape_not_transpose.
-- central_frame_init / TubeletEmbed: 1 zeros except frame t // 2 -> central_init_even_off_by_one; 2 dtype/device
-  -> central_init_float32_zeros; 3 Conv3d tokens, time-major -> tubelet_channels_as_time; 4 ValueError ->
-  tubelet_no_frame_check.
+- central_frame_init / TubeletEmbed: 1 zeros except frame t // 2, a new tensor -> central_init_even_off_by_one,
+  central_init_t1_view; 2 dtype/device -> central_init_float32_zeros; 3 Conv3d tokens, time-major ->
+  tubelet_channels_as_time; 4 ValueError -> tubelet_no_frame_check.
 - resample_pos_embed: 1 shape, prefix tokens unchanged for any count -> pos_embed_one_class_token; 2 timm's grid
   rule (permute, bicubic + antialias, float32) -> patches_reference_resample, pos_embed_in_input_dtype.
 - count_tokens: 1 a Python int -> count_tokens_true_division; 2 odd frame counts -> qwen_tokens_odd_frames_floored;
-  3 ValueError -> count_tokens_unknown_scheme_is_qwen.
+  3 ValueError, names matched exactly -> count_tokens_unknown_scheme_is_qwen, count_tokens_case_insensitive,
+  count_tokens_substring_scheme.
 Every task also has a calls_reference_* entry (an answer that wraps the course's reference or timm's function).
 """
 
@@ -327,5 +328,32 @@ count_tokens = lambda num_frames, height, width, scheme: ref.count_tokens(num_fr
 ''',
         ("test_count_tokens",),
         "wraps the course's reference",
+    ),
+    "central_init_t1_view": Mistake(
+        "tubelet",
+        '''
+def central_frame_init(weight2d, tubelet_size):
+    if tubelet_size == 1:
+        return weight2d.unsqueeze(2)  # a view: writing into the 3-D kernel changes the 2-D one
+    w = weight2d.new_zeros(*weight2d.shape[:2], tubelet_size, *weight2d.shape[2:])
+    w[:, :, tubelet_size // 2] = weight2d
+    return w
+''' + TUBELET_CLASS.format(checks=CHECKS, to_channels_first="clips.transpose(1, 2)"),
+        ("test_tubelet",),
+        "returns weight2d.unsqueeze(2) for t = 1, a view of the 2-D kernel instead of a new tensor",
+    ),
+    "count_tokens_case_insensitive": Mistake(
+        "count_tokens",
+        COUNT_TOKENS.replace("    if scheme == \"per_frame\":", "    scheme = scheme.strip().lower()  # 'to be robust'\n"
+                             "    if scheme == \"per_frame\":").format(qwen=QWEN),
+        ("test_count_tokens",),
+        "lower-cases and strips the scheme, so 'QWEN2_VL' and ' tubelet' are accepted instead of raising",
+    ),
+    "count_tokens_substring_scheme": Mistake(
+        "count_tokens",
+        COUNT_TOKENS.replace('scheme == "per_frame"', '"frame" in scheme').replace(
+            'scheme == "tubelet"', '"tubelet" in scheme').replace('scheme == "qwen2_vl"', '"qwen" in scheme').format(qwen=QWEN),
+        ("test_count_tokens",),
+        "matches scheme names by substring, so 'tubelets' or 'frame' count tokens instead of raising",
     ),
 }

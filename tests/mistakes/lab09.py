@@ -268,4 +268,65 @@ def circular_accuracy(questions, predict):
         ("test_circular_accuracy",),
         "builds the rotations and the score with the course's circular evaluation",
     ),
+    # ---- added by a red-team pass: each one kept full marks before its check was added
+    "fallback_first_occurrence": Mistake(
+        "extract_answer", parser().replace("where = padded.rfind(letter)", "where = padded.find(letter)"),
+        RANKING,
+        "takes each letter's first occurrence in the fallback instead of its last ('DADDY' gives A, not D)",
+    ),
+    "phrase_only_first_found": Mistake(
+        "extract_answer", parser().replace(
+            "                    candidates.append((7, where, letter))",
+            "                    candidates.append((7, where, letter))\n            break  # one phrase is enough"),
+        RANKING,
+        "stops at the first answer phrase found instead of letting every phrase add its candidates",
+    ),
+    "phrase_letters_from_phrase_start": Mistake(
+        "extract_answer", parser(phrase_find="where = padded.find(letter, at)"),
+        RANKING,
+        "searches for letters from the start of the phrase, so the A of 'ANSWER IS' becomes a candidate",
+    ),
+    "strips_whitespace_every_round": Mistake(
+        "extract_answer", parser(clean='text = text.strip()\n    for ch in ",.!?;:\'\\"":\n        text = text.strip(ch).strip()'),
+        RANKING,
+        "strips whitespace again after every punctuation kind, so '(A) C. ,' ends in C. and then in C",
+    ),
+    "accuracy_by_sorts_input": Mistake(
+        "metrics", '''
+from itertools import groupby
+
+
+def accuracy_by(records, key):
+    records.sort(key=lambda r: str(r[key]))  # groupby needs sorted input: sorts the caller's list
+    return {k: 100.0 * float(np.mean([bool(r["correct"]) for r in g])) for k, g in groupby(records, key=lambda r: r[key])}
+''' + "\n\n" + metrics_cell()[metrics_cell().index("def m_avg"):],
+        ("test_accuracy_by",),
+        "sorts the caller's list of records in place to group them with itertools.groupby",
+    ),
+    "m_avg_sorts_input": Mistake(
+        "metrics", metrics_cell(m_avg_check='if len(records) == 0:\n        raise ValueError("no records")\n'
+                                            '    records.sort(key=lambda r: r["task"])  # in place'),
+        ("test_m_avg_random",),
+        "sorts the caller's records in place before averaging",
+    ),
+    "random_baseline_writes_num_options": Mistake(
+        "metrics", metrics_cell(random='100.0 * float(np.mean([1.0 / q.setdefault("num_options", len(q["options"])) '
+                                       'for q in questions]))'),
+        ("test_m_avg_random",),
+        "caches each question's option count in the question dict (setdefault), changing the caller's questions",
+    ),
+    "rotate_accepts_lower_case_answer": Mistake(
+        "circular", circular_cell(head=CIRCULAR_RIGHT["head"].replace(
+            'options = list(question["options"])',
+            'options = list(question["options"])\n    question = {**question, "answer": question["answer"].upper()}')),
+        ("test_rotate",),
+        "upper-cases the answer letter 'to be robust', so 'b' is accepted instead of raising ValueError",
+    ),
+    "rotate_substring_answer_check": Mistake(
+        "circular", circular_cell(head=('options = list(question["options"])\n    n = len(options)\n'
+                                        '    if question["answer"] not in LETTERS[:n]:  # a substring test: "AB" and "" pass\n'
+                                        '        raise ValueError("answer is not an option letter")\n    k %= n')),
+        ("test_rotate",),
+        "checks the answer with a substring test, so 'AB' and '' are accepted instead of raising ValueError",
+    ),
 }
