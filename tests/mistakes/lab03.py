@@ -5,10 +5,10 @@ Contract clauses (see each task's text) and the entries that break them:
 - Projector: 1 names and shapes (``projector_sequential``), 2 exact GELU (``patches_reference_projector``),
   3 any leading axes (``projector_assumes_3d``), 4 dtype and device follow (``projector_gelu_in_fp32``).
 - expand_placeholders: 1 same dtype (``expand_loop_int64``), 2 every placeholder (``expand_first_only``),
-  3 errors (``expand_no_validation``).
+  3 errors (``expand_no_validation``, ``expand_only_zero``).
 - scatter_visual: 1 a new tensor of inputs_embeds' dtype (``scatter_returns_fp32``; writing in place fails the
   visible check), 2 frame-major per sequence (``patches_reference_scatter``, ``scatter_same_positions``),
-  3 gradients (``scatter_detaches``), 4 per-sequence count (``scatter_checks_total``).
+  3 gradients (``scatter_detaches``), 4 per-sequence count (``scatter_checks_total``, ``scatter_too_few_only``).
 - interleave_vq: 1-2 layout (``vq_column_major``), 3 int64 offset (``vq_uint8_overflow``), 4 errors
   (``vq_no_validation``).
 - make_batch: 1 int64 (``mask_float``), 2 pad id (``pads_with_zero``), 3 mask by position (``mask_from_pad_id``),
@@ -307,5 +307,33 @@ def make_batch(prompts, answers, pad_id):
 ''',
         ("test_make_batch",),
         "wraps the course's reference instead of implementing it",
+    ),
+    "expand_only_zero": Mistake(
+        "expand_placeholders",
+        '''
+def expand_placeholders(input_ids, placeholder_id, num_tokens):
+    if num_tokens == 0:
+        raise ValueError("zero copies would delete the video")
+    is_pad = input_ids == placeholder_id
+    if not bool(is_pad.any()):
+        raise ValueError("no placeholder in the prompt")
+    return input_ids.repeat_interleave(torch.where(is_pad, num_tokens, 1))
+''',
+        ('test_expand',),
+        "rejects num_tokens = 0 only ('zero copies'): a negative count is not a ValueError",
+    ),
+    "scatter_too_few_only": Mistake(
+        "scatter_visual",
+        '''
+def scatter_visual(inputs_embeds, input_ids, features, placeholder_id):
+    B, T, P, D = features.shape
+    mask = input_ids == placeholder_id
+    if bool((mask.sum(1) < T * P).any()):
+        raise ValueError("not enough placeholders for the features")
+    flat = features.reshape(B, T * P, D)
+    return inputs_embeds.masked_scatter(mask.unsqueeze(-1), flat.to(inputs_embeds.dtype))
+''',
+        ('test_scatter',),
+        'raises only when a sequence has too few placeholders: one too many is not a ValueError',
     ),
 }

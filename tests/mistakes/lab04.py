@@ -2,17 +2,18 @@
 
 Contract clauses (see each task's text) and the entries that break them:
 
-- block_matching: 1 float32 costs (``bm_uint8_wraps``), 2 sign convention (``bm_wrong_sign``), 3 out-of-frame
-  candidates (``bm_zero_padded``), 4 ties (``patches_reference_block_matching`` for the smallest displacement,
-  ``bm_ties_secondary`` for equal magnitudes), 5 errors (``bm_no_validation``), 6 device (``bm_cpu_tensors``),
-  7 vectorised (``bm_loop_over_blocks``).
+- block_matching: 1 float32 costs and field (``bm_uint8_wraps``, ``bm_keeps_float64``), 2 sign convention
+  (``bm_wrong_sign``), 3 out-of-frame candidates (``bm_zero_padded``), 4 ties (``patches_reference_block_matching``
+  for the smallest displacement, ``bm_ties_secondary`` for equal magnitudes), 5 errors (``bm_no_validation``),
+  6 device (``bm_cpu_tensors``), 7 vectorised (``bm_loop_over_blocks``).
 - vectors_to_field: 1 field on ``device`` (``field_ignores_device``), 2 value (``field_scale_ignored``),
-  3 placement (``field_rows_cols_swapped``), 4 max pooling (``patches_reference_field``, ``field_zero_init``),
-  5 empty cells (``field_sentinel_left``), 6 keyframe gap (``field_gap_wraps``), 7 errors (``field_no_frames_check``).
+  3 placement (``field_rows_cols_swapped``, ``field_clip_right_only``), 4 max pooling (``patches_reference_field``,
+  ``field_zero_init``), 5 empty cells (``field_sentinel_left``), 6 keyframe gap (``field_gap_wraps``), 7 errors
+  (``field_no_frames_check``).
 - endpoint_error: 1 a float from any float input (``epe_numpy_scalar``), 2 defined entries only
-  (``epe_over_undefined``), 3 errors (``epe_no_error_when_undefined``).
+  (``epe_over_undefined``), 3 errors (``epe_no_error_when_undefined``, ``epe_numpy_broadcast``).
 - motion_tokens_per_clip: 1 an int (``tokens_np_ceil``), 2 ceil per stage (``tokens_floor_division``), 3 errors
-  (``tokens_no_validation``).
+  (``tokens_no_validation``, ``tokens_checks_frames_only``).
 - every task: ``calls_reference_*`` (the answer wraps the course's reference).
 """
 
@@ -332,5 +333,104 @@ def motion_tokens_per_clip(num_frames, grid, strides):
 ''',
         ("test_motion_tokens",),
         "wraps the course's reference instead of implementing it",
+    ),
+    "bm_keeps_float64": Mistake(
+        "block_matching",
+        '''
+def block_matching(frames, block=16, search=4):
+    x = torch.as_tensor(frames)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4:
+        raise ValueError("frames must be 3-D or 4-D")
+    x = x.permute(0, 3, 1, 2).to(torch.promote_types(x.dtype, torch.float32))   # widen, never narrow
+    T, C, H, W = x.shape
+    if T < 2:
+        raise ValueError("need 2 frames")
+    if H % block or W % block:
+        raise ValueError("not a multiple of the block")
+    R, rows, cols = search, H // block, W // block
+    prev, curr = F.pad(x[:-1], (R, R, R, R)), x[1:]
+    inside = F.pad(torch.ones(H, W, device=x.device), (R, R, R, R))
+    best_cost = torch.full((T - 1, rows, cols), float("inf"), device=x.device, dtype=x.dtype)
+    best = torch.zeros(T - 1, rows, cols, 2, device=x.device, dtype=x.dtype)
+    offsets = sorted(((dx, dy) for dy in range(-R, R + 1) for dx in range(-R, R + 1)),
+                     key=lambda d: (abs(d[0]) + abs(d[1]), -d[1], -d[0]))
+    for dx, dy in offsets:
+        window = (slice(R - dy, R - dy + H), slice(R - dx, R - dx + W))
+        sad = (curr - prev[:, :, window[0], window[1]]).abs().sum(1)
+        cost = sad.reshape(T - 1, rows, block, cols, block).sum((2, 4))
+        valid = inside[window].reshape(rows, block, cols, block).amin((1, 3)) > 0
+        cost = cost.masked_fill(~valid, float("inf"))
+        better = cost < best_cost
+        best_cost = torch.where(better, cost, best_cost)
+        best[better] = torch.tensor([dx, dy], dtype=x.dtype, device=x.device)
+    return best
+''',
+        ('test_block_matching',),
+        'widens the frames with promote_types and builds the field in their dtype: float64 frames, a float64 field',
+    ),
+    "field_clip_right_only": Mistake(
+        "vectors_to_field",
+        '''
+def vectors_to_field(vectors, height, width, block=16, device="cpu"):
+    if len(vectors) == 0:
+        raise ValueError("no frames")
+    T, rows, cols = len(vectors), -(-height // block), -(-width // block)
+    counts = np.array([len(v) for v in vectors])
+    field = torch.full((T * rows * cols, 2), -10000.0, device=device)
+    if counts.sum():
+        v = np.concatenate([v for v in vectors if len(v)])
+        frame = torch.as_tensor(np.repeat(np.arange(T), counts), device=device)
+        x = torch.as_tensor(v["dst_x"].astype(np.int64), device=device)
+        y = torch.as_tensor(v["dst_y"].astype(np.int64), device=device)
+        row, col = (y // block).clamp(max=rows - 1), (x // block).clamp(max=cols - 1)   # past the right edge
+        cell = frame * (rows * cols) + row * cols + col
+        scale = torch.as_tensor(v["source"] / v["motion_scale"].astype(np.float64), device=device)
+        value = torch.stack([torch.as_tensor(v["motion_x"], device=device) * scale,
+                             torch.as_tensor(v["motion_y"], device=device) * scale], dim=-1).float()
+        field.scatter_reduce_(0, cell[:, None].expand(-1, 2), value, reduce="amax")
+    field = torch.where(field < -1000, torch.zeros_like(field), field).reshape(T, rows, cols, 2)
+    if T >= 3:
+        empty = torch.as_tensor(counts == 0, device=device)
+        gap = empty[1:-1] & ~empty[:-2] & ~empty[2:]
+        middle = torch.where(gap[:, None, None, None], 0.5 * (field[:-2] + field[2:]), field[1:-1])
+        field = torch.cat([field[:1], middle, field[-1:]])
+    return field
+''',
+        ('test_vectors_to_field',),
+        'clips the cell index at the right and bottom edges only: a centre before the left or top border misplaced',
+    ),
+    "epe_numpy_broadcast": Mistake(
+        "endpoint_error",
+        '''
+def endpoint_error(pred, truth):
+    p = torch.as_tensor(pred).float().cpu().numpy()
+    t = torch.as_tensor(truth).float().cpu().numpy()
+    err = np.linalg.norm(p - t, axis=-1)          # NumPy complains itself when the shapes differ
+    defined = ~np.isnan(t).any(axis=-1)
+    if not defined.any():
+        raise ValueError("no defined entry")
+    return float(err[defined].mean())
+''',
+        ('test_endpoint_error',),
+        'relies on NumPy to reject different shapes: (1, 2) and (3, 2) broadcast silently',
+    ),
+    "tokens_checks_frames_only": Mistake(
+        "motion_tokens",
+        '''
+def motion_tokens_per_clip(num_frames, grid, strides):
+    if num_frames < 1:
+        raise ValueError("need at least one frame")
+    t, (h, w) = num_frames, grid
+    for stride in strides:
+        st, sh, sw = stride                     # unpacking fails for a stride that is not three numbers
+        if min(st, sh, sw) < 1:
+            raise ValueError("strides must be >= 1")
+        t, h, w = math.ceil(t / st), math.ceil(h / sh), math.ceil(w / sw)
+    return t * h * w
+''',
+        ('test_motion_tokens',),
+        'validates num_frames and the strides but not the grid: h = 0 or w < 0 gives a count instead of a ValueError',
     ),
 }
