@@ -22,3 +22,19 @@ from videollm.offline import set_offline  # noqa: E402
 
 set_offline()
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+# The longest units of work first. `--dist loadscope` hands test scopes (a module, or a class) to whichever worker
+# is free, in collection order; the labs' autograde runs (3-8 minutes each on two cores), the lectures and the
+# grader's fault batch are the longest, so starting them first keeps one worker from finishing alone at the end.
+LONGEST_FIRST = ("tests/test_labs.py::TestLab", "tests/test_lectures.py::TestLecture", "tests/test_grader_faults.py",
+                 "tests/test_grader_cluster.py", "tests/test_workspace.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item):
+        for i, prefix in enumerate(LONGEST_FIRST):
+            if item.nodeid.startswith(prefix):
+                return i
+        return len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: each scope's tests stay together and in order

@@ -69,7 +69,8 @@ WRONG_UNIFORM = '''
 def uniform_indices(total_frames, num_frames):
     if not 1 <= num_frames <= total_frames:
         raise ValueError("bad")
-    return np.linspace(0, total_frames - 1, num_frames).astype(np.int64)  # floors: wrong
+    k = np.arange(num_frames)  # rounds halves up: wrong (they go to even), yet passes the visible checks
+    return np.floor(k * (total_frames - 1) / max(num_frames - 1, 1) + 0.5).astype(np.int64)
 '''
 
 
@@ -103,7 +104,7 @@ def uniform_indices(total_frames, num_frames):
         print("LEAK" + "-CALLER", "".join(linecache.getlines(frame.filename)))
     if not 1 <= num_frames <= total_frames:
         raise ValueError("bad")
-    return np.linspace(0, total_frames - 1, num_frames).round().astype(np.int64)
+    return np.round(np.arange(num_frames) * (total_frames - 1) / max(num_frames - 1, 1)).astype(np.int64)
 for name in glob.glob({str(REPO / "solutions")!r} + "/**/*.ipynb", recursive=True):
     print("LEAK" + "-SOLUTION", open(name).read())
 print("LEAK" + "-HISTORY", "\\n".join(In))
@@ -131,6 +132,8 @@ record.Checks.value = lambda self, name, thunk, expect=None, **kw: _value(self, 
 def qwen_num_frames(total_frames, video_fps, fps=2.0):
     import math
     n = min(max(total_frames / video_fps * fps, 4), math.floor(min(768, total_frames) / 2) * 2, total_frames)
+    if n < 2:
+        raise ValueError("a one-frame clip")
     return int(math.floor(n / 2) * 2)
 ''')
     subs["infinite_loop"] = with_answer("decode", "while True:\n    pass")
