@@ -99,9 +99,12 @@ except Exception as e:
 ''')
     subs["read_hidden"] = with_answer("uniform_indices", f'''
 import inspect, linecache, glob
+_leaked = []
 def uniform_indices(total_frames, num_frames):
-    for frame in inspect.stack()[1:3]:
-        print("LEAK" + "-CALLER", "".join(linecache.getlines(frame.filename)))
+    if not _leaked:  # once: inspect.stack() reads every frame's source, too slow for 300 calls in 12 s
+        _leaked.append(True)
+        for frame in inspect.stack()[1:3]:
+            print("LEAK" + "-CALLER", "".join(linecache.getlines(frame.filename)))
     if not 1 <= num_frames <= total_frames:
         raise ValueError("bad")
     return np.round(np.arange(num_frames) * (total_frames - 1) / max(num_frames - 1, 1)).astype(np.int64)
