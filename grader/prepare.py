@@ -140,7 +140,7 @@ def prepare(source: dict, release: dict, submission: dict, reference: bool = Fal
             if meta.get("grade") and known.role == "answer":
                 notes.append(f"answer cell {grade_id} was marked as a test cell; it was graded as an answer")
             answers[grade_id] = cell
-        elif _source(cell) != _source({"source": released.get(grade_id, "")}) and known.role == "test":
+        elif cell_source(cell) != cell_source({"source": released.get(grade_id, "")}) and known.role == "test":
             notes.append(f"test cell {grade_id} was edited; it ran as the lab wrote it")
     cells, origins = [], []
 
@@ -159,13 +159,13 @@ def prepare(source: dict, release: dict, submission: dict, reference: bool = Fal
                 manual.append(f"answer cell {item.grade_id} is missing from the notebook")
                 emit(_with_source(item.cell, released.get(item.grade_id, "")), item.role, item.grade_id)
             else:
-                emit(_with_source(item.cell, _source(submitted)), item.role, item.grade_id)
+                emit(_with_source(item.cell, cell_source(submitted)), item.role, item.grade_id)
             if item.role == "manual":
                 manual.append(f"cell {item.grade_id} is graded by hand")
         else:
             if item.grade_id not in seen and item.role == "test":
                 notes.append(f"test cell {item.grade_id} was missing; it was put back")
-            text = _source(item.cell)
+            text = cell_source(item.cell)
             emit(_with_source(item.cell, text if reference or item.role != "test" else without_expect(text)),
                  item.role, item.grade_id)
         for cell in extras.get(item.grade_id, []):
@@ -199,14 +199,15 @@ def without_expect(code: str) -> str:
     return ast.unparse(tree)
 
 
-def _source(cell: dict) -> str:
+def cell_source(cell: dict) -> str:
+    """A cell's source as one string (nbformat files may store it as a list of lines)."""
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else str(source)
 
 
 def _with_source(cell: dict, source) -> dict:
     """A fresh copy of a lab cell with ``source``; outputs and execution counts cleared."""
-    text = "".join(source) if isinstance(source, list) else str(source)
+    text = cell_source({"source": source})
     meta = {"nbgrader": dict(cell.get("metadata", {}).get("nbgrader") or {})}
     if cell.get("cell_type") == "code":
         return nbformat.v4.new_code_cell(text, metadata=meta)
@@ -217,7 +218,7 @@ def _with_source(cell: dict, source) -> dict:
 
 def _plain(cell: dict) -> dict:
     """A student's own cell: its source and type only (no grading metadata, no outputs)."""
-    text = _source(cell)
+    text = cell_source(cell)
     if cell.get("cell_type") == "code":
         return nbformat.v4.new_code_cell(text)
     return nbformat.v4.new_markdown_cell(text) if cell.get("cell_type") == "markdown" else nbformat.v4.new_raw_cell(text)

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from grader.course import LABS, REPO, GraderError, lab_names, offline_environment
 from grader.grading import STUDENT_ID
-from grader.prepare import InvalidNotebook, lab_cells, read_submission
-from grader.workspace import locked_cells
+from grader.prepare import InvalidNotebook, cell_source, lab_cells, read_submission
+from grader.workspace import locked_changes
 
 OUT = REPO / "submit"
 
@@ -60,22 +60,21 @@ def check_cells(notebook: dict, release: dict, result: Check) -> None:
         grade_id = ((cell.get("metadata") or {}).get("nbgrader") or {}).get("grade_id")
         if isinstance(grade_id, str):
             counts[grade_id] = counts.get(grade_id, 0) + 1
-            sources.setdefault(grade_id, "".join(cell.get("source", "")))
+            sources.setdefault(grade_id, cell_source(cell))
     for grade_id, cell in answers.items():
         if grade_id not in counts:
             result.errors.append(f"the answer cell {grade_id!r} is missing (deleted, or its metadata lost): the "
                                  f"grader would find no answer there. Copy the cell from labs/{result.lab}/ back "
                                  "into your notebook and put your answer in it")
-        elif sources[grade_id].strip() == "".join(cell.cell.get("source", "")).strip():
+        elif sources[grade_id].strip() == cell_source(cell.cell).strip():
             result.warnings.append(f"task {grade_id!r} is not answered yet (the cell is as released)")
     for grade_id, n in counts.items():
         if n > 1:
             result.warnings.append(f"cell {grade_id!r} appears {n} times: only the first copy is graded")
-    theirs, ours = locked_cells(release), locked_cells(notebook)
-    for grade_id, source in theirs.items():
-        if grade_id not in ours:
+    for grade_id, change in locked_changes(notebook, release).items():
+        if change == "missing":
             result.warnings.append(f"the lab's cell {grade_id!r} is missing; the grader puts it back")
-        elif ours[grade_id].rstrip() != source.rstrip():
+        elif change == "edited":
             result.warnings.append(f"the lab's locked cell {grade_id!r} was edited; the grader uses the original")
 
 

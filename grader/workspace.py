@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.course import LABS, REPO, lab_names
+from grader.prepare import cell_source
 
 WORKSPACE_ENV = "VIDEOLLM_WORKSPACE"
 
@@ -45,19 +46,30 @@ def locked_cells(notebook: dict) -> dict[str, str]:
     for cell in notebook.get("cells", []):
         meta = (cell.get("metadata") or {}).get("nbgrader") or {}
         if meta.get("locked") and meta.get("grade_id"):
-            source = cell.get("source", "")
-            cells[meta["grade_id"]] = "".join(source) if isinstance(source, list) else str(source)
+            cells[meta["grade_id"]] = cell_source(cell)
     return cells
+
+
+def locked_changes(mine: dict, release: dict) -> dict[str, str]:
+    """grade_id -> "missing", "edited" or "extra" for each locked cell where ``mine`` departs from ``release``
+    (trailing whitespace aside)."""
+    ours, theirs = locked_cells(mine), locked_cells(release)
+    changes = {}
+    for grade_id, source in theirs.items():
+        if grade_id not in ours:
+            changes[grade_id] = "missing"
+        elif ours[grade_id].rstrip() != source.rstrip():
+            changes[grade_id] = "edited"
+    changes.update({grade_id: "extra" for grade_id in ours if grade_id not in theirs})
+    return changes
 
 
 def same_lab(mine: bytes, release: bytes) -> bool:
     """Whether the student's notebook ``mine`` has the locked cells of ``release`` (whatever its answers)."""
     try:
-        theirs = locked_cells(json.loads(release))
-        ours = locked_cells(json.loads(mine))
+        return not locked_changes(json.loads(mine), json.loads(release))
     except (ValueError, UnicodeDecodeError, AttributeError, TypeError):
         return False
-    return {k: v.rstrip() for k, v in ours.items()} == {k: v.rstrip() for k, v in theirs.items()}
 
 
 def create_new(path: Path, data: bytes) -> bool:
