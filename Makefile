@@ -20,7 +20,7 @@ export TRANSFORMERS_OFFLINE := 1
 export MPLBACKEND := Agg
 
 WORKSPACE := $(or $(VIDEOLLM_WORKSPACE),my-labs)
-LABS ?=  # course: grade only these labs (default all), e.g. make course LABS=lab00_video_warmup
+LABS ?=  # course: grade only these labs (default all), e.g. make course LABS=lab00_video_as_data
 
 .PHONY: setup system course test lab workspace submit labs data baselines clean
 
@@ -50,21 +50,21 @@ $(STAMP): pyproject.toml requirements.lock
 	@touch $(STAMP)
 
 data: setup
-	$(PY) -m videollm.data build
-	$(PY) -m videollm.benchmarks build
-	$(PY) -m videollm.vqvae build
-	$(PY) -m videollm.motion_tokenizer build
-	$(PY) -m videollm.fusion build
-	$(PY) -m videollm.mini_vlm build
+	$(PY) -m videollm.world.data build
+	$(PY) -m videollm.world.suites build
+	$(PY) -m videollm.vq.train build
+	$(PY) -m videollm.motion.tokenizer build
+	$(PY) -m videollm.fusion.train build
+	$(PY) -m videollm.vlm.mini build
 
 baselines: setup
-	$(PY) -m videollm.benchmarks baselines
+	$(PY) -m videollm.eval.baselines
 
 labs: setup
 	$(PY) -m grader build
 
 course: data labs
-	$(PY) -m videollm.benchmarks baselines
+	$(PY) -m videollm.eval.baselines
 	$(PY) -m grader samples $(if $(LABS),--labs $(LABS))
 	$(PY) -m grader autograde grader/work/samples --jobs 2 $(if $(LABS),--labs $(LABS))
 

@@ -1,6 +1,6 @@
 """How much ``autograde --jobs N`` saves: one class graded with 1 worker, then with N, side by side.
 
-    python -m grader.benchmark [--students 12] [--jobs 2] [--lab lab00_video_warmup]
+    python -m grader.benchmark [--students 12] [--jobs 2] [--lab lab00_video_as_data]
 
 Every student hands in the lab's solution (so every notebook runs to the end). The reference run is made once
 beforehand and shared, so both timings cover the students' sandboxes only. Prints both wall times and their
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader.benchmark", description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, default=12)
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--lab", default="lab00_video_warmup")
+    parser.add_argument("--lab", default="lab00_video_as_data")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="videollm-bench-") as tmp:
         root = Path(tmp)

@@ -181,9 +181,9 @@ def _workspace(args) -> int:
         if event.kind != "current":
             print(event.message)
     new = sum(e.kind == "copied" for e in events)
-    beside = sum(e.kind not in ("copied", "current") for e in events)
+    beside = sum(e.kind not in ("copied", "current", "renamed") for e in events)
     print(f"your workspace: {workspace_dir()} ({new} new, {beside} with a newer version beside, "
-          f"{len(events) - new - beside} up to date)")
+          f"{sum(e.kind == 'current' for e in events)} up to date)")
     return 0
 
 

@@ -19,7 +19,7 @@ from grader.course import lab_names
 from grader.grading import STUDENT_ID
 from grader.prepare import InvalidNotebook, prepare, read_submission
 from grader.results import Result, load_all
-from videollm.atomic import write_atomic
+from videollm.cache import write_atomic
 
 
 def feedback(work: Path) -> tuple[list[Path], list[str]]:

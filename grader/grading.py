@@ -28,7 +28,7 @@ from grader.prepare import InvalidNotebook, prepare, read_submission
 from grader.release import register
 from grader.results import Result, display_name, load, load_all, save
 from grader.verdicts import expectations, parse_records, score_cells
-from videollm.data import data_dir
+from videollm.cache import data_dir
 
 MAX_RECORDS = 8 << 20  # bytes of recorded checks read back (a lab's checks need kilobytes)
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$")
@@ -258,7 +258,7 @@ def _status(prepared, cells: list[dict], run: sandbox.Run, limits: sandbox.Limit
 
 def commit(work: Path, sub: Submission, result: Result, executed: dict | None, log: str, gradebook) -> None:
     """Write one submission's files, mirror it into the gradebook, and save its result last (the commit point)."""
-    from videollm.atomic import write_atomic
+    from videollm.cache import write_atomic
 
     folder = Path(sub.student) / sub.lab
     write_atomic(work / "submitted" / folder / f"{sub.lab}.ipynb", lambda p: shutil.copyfile(sub.path, p))

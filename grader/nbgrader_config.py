@@ -24,7 +24,7 @@ c.CourseDirectory.feedback_directory = "grader/work/feedback"
 c.CourseDirectory.solution_directory = "grader/work/solution"
 c.CourseDirectory.db_url = f"sqlite:///{WORK / 'gradebook.db'}"
 c.CourseDirectory.course_id = "videollm"
-# Only notebooks are part of a lab; data come from `videollm.data`, never from the lab folder.
+# Only notebooks are part of a lab; data come from `videollm.world.data`, never from the lab folder.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
 
 # nbgrader here only builds the student versions and keeps the gradebook. Autograding and feedback go through

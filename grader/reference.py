@@ -21,7 +21,7 @@ from pathlib import Path
 from grader import sandbox
 from grader.course import LABS, REPO, SOLUTIONS, GraderError
 from grader.prepare import prepare
-from videollm.atomic import write_atomic
+from videollm.cache import write_atomic
 
 GRADER_FILES = ("prepare.py", "runner.py", "confine.py", "sandbox.py", "verdicts.py", "reference.py", "grading.py",
                 "results.py")
@@ -66,7 +66,7 @@ def fingerprint(lab: str, limits: sandbox.Limits) -> str:
 
 def expected_records(lab: str, work: Path, limits: sandbox.Limits, mode: str) -> str:
     """The reference records of ``lab`` (JSON lines), from the cache or from a fresh run of the solution."""
-    from videollm.data import data_dir
+    from videollm.cache import data_dir
 
     path = Path(work) / "reference" / f"{lab}.json"
     wanted = fingerprint(lab, limits)

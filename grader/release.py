@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 
 from grader.course import LABS, REPO, SOLUTIONS, WORK, GraderError, check_lab_names, make_api, require_success
-from videollm.atomic import write_atomic
+from videollm.cache import write_atomic
 
 
 def build(names: list[str] | None = None, labs: Path = LABS) -> list[Path]:

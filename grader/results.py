@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from videollm.atomic import write_atomic
+from videollm.cache import write_atomic
 
 # Statuses with a score; the others mean the submission could not be graded (never a silent zero).
 SCORED = ("graded", "needs manual grading", "timed out", "out of memory", "kernel died")

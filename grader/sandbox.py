@@ -349,7 +349,7 @@ def bwrap_command(data_dir: Path, limits: Limits, writable_data: bool, uid: int 
 def run_notebook(notebook: dict, limits: Limits, mode: str, record_mode: str = "student",
                  writable_data: bool = False) -> Run:
     """Execute ``notebook`` (a prepared nbformat-4 dict) sealed off; return what the runner reported."""
-    from videollm.data import data_dir as course_data_dir
+    from videollm.cache import data_dir as course_data_dir
 
     data_dir = course_data_dir()
     scratch = None if mode == "bwrap" else Path(tempfile.mkdtemp(prefix="videollm-unsafe-"))

@@ -9,6 +9,10 @@ rather than replace a file that appeared there meanwhile.
 
 A copy counts as "the current lab" when its locked cells (the task texts, set-up and test cells) read as the
 release's: the answers the student typed do not matter.
+
+A lab that was renamed (``lab02_vq`` became ``lab02_vq_tokenization``; the unit registry keeps the old names) arrives
+in a folder of its new name; the student's copy under the old name stays where it is, is named in the message, and
+can still be submitted under its old name.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 
 from grader.course import LABS, REPO, lab_names
 from grader.prepare import cell_source
+from videollm.units import unit_of_lab
 
 WORKSPACE_ENV = "VIDEOLLM_WORKSPACE"
 
@@ -35,7 +40,7 @@ def workspace_dir() -> Path:
 class Event:
     """What :func:`sync` did or found for one file; ``message`` is for the student."""
 
-    kind: str  # "copied" | "current" | "update beside" | "update waiting" | "unreadable"
+    kind: str  # "copied" | "current" | "update beside" | "update waiting" | "unreadable" | "renamed"
     path: Path
     message: str
 
@@ -100,6 +105,20 @@ def sync(labs: Path = LABS, workspace: Path | None = None, names: list[str] | No
         for released in sorted(p for p in source.rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts):
             target = workspace / released.relative_to(labs)
             events.append(_sync_file(released.read_bytes(), target))
+        events.extend(_former_copies(lab, workspace))
+    return events
+
+
+def _former_copies(lab: str, workspace: Path) -> list[Event]:
+    """A note for each copy the student keeps under an earlier name of ``lab``; the copy itself is not touched."""
+    unit = unit_of_lab(lab)
+    events = []
+    for old in unit.formerly if unit else ():
+        mine = workspace / old / f"{old}.ipynb"
+        if mine.is_file():
+            events.append(Event("renamed", mine, f"{old} is now called {lab}: your work in {mine} is untouched "
+                                f"and still submits (make submit LAB={old}); the current lab is in {workspace / lab}/. "
+                                "Move your answers over when you are ready."))
     return events
 
 

@@ -28,7 +28,7 @@ from grader.course import LABS, REPO, SOLUTIONS
 from grader.results import SCORED, load
 
 pytestmark = pytest.mark.slow
-LAB = "lab00_video_warmup"
+LAB = "lab00_video_as_data"
 CELL_TIMEOUT = 12
 HIDDEN_MARKERS = ("_check.value(", "expect=lambda", "default_rng(0)", "def _facts")  # hidden source only
 

@@ -16,7 +16,7 @@ from grader.verdicts import differs, expectations, parse_records, score_cells
 from videollm.record import Checks, RecordError, encode, encode_error
 
 EXACT = {"how": "exact"}
-LAB = "lab00_video_warmup"
+LAB = "lab00_video_as_data"
 
 
 def recorded(tmp_path, monkeypatch, mode, body):
@@ -61,7 +61,8 @@ def _in_thread(fn):
 def test_calling_the_graded_reference_fails_however_it_is_reached(tmp_path, monkeypatch):
     """A wrapper, an alias kept from before a patch, a bare except around it, a subclass: all are noticed;
     an own implementation, and a reference that was monkeypatched to it, are not; expect= may use it."""
-    from videollm import fusion, sampling
+    from videollm.fusion import model as fusion
+    from videollm import sampling
 
     saved = sampling.uniform_indices
 
@@ -79,7 +80,7 @@ def test_calling_the_graded_reference_fails_however_it_is_reached(tmp_path, monk
 
     def body(mode):
         def run(_):
-            check = Checks("test_x", graded=["videollm.sampling:uniform_indices", "videollm.fusion:Projector"])
+            check = Checks("test_x", graded=["videollm.sampling:uniform_indices", "videollm.fusion.model:Projector"])
             check.value("wrapper", lambda: saved(10, 4))
             check.value("bare except", lambda: swallowing(10, 4))
             check.value("own", lambda: own(10, 4), expect=lambda: sampling.uniform_indices(10, 4))

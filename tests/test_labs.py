@@ -159,14 +159,14 @@ class _GradedLab:
                 assert hidden not in text, f"{html} reveals hidden tests ({hidden!r})"
 
 
-for _lab in LAB_NAMES:  # TestLab_lab02_vq, ...: select one with `-k lab02_vq`
+for _lab in LAB_NAMES:  # TestLab_lab02_vq, ...: select one with `-k lab02_vq_tokenization`
     globals()[f"TestLab_{_lab}"] = type(f"TestLab_{_lab}", (_GradedLab,), {"lab": _lab})
 
 
 def test_cli_grades_the_rest_and_reports_what_it_could_not(tmp_path):
     """Through the CLI: a submission without its notebook is reported and makes the exit status 1; an infinite
     loop is interrupted at the cell timeout and scores zero there, and the batch carries on; export writes all."""
-    lab = "lab00_video_warmup"
+    lab = "lab00_video_as_data"
     (tmp_path / "subs" / "ghost" / lab).mkdir(parents=True)
     (tmp_path / "subs" / "ghost" / lab / "notes.txt").write_text("forgot the notebook")
     looping = _with_mistake(lab, "decode", "while True:\n    pass")

@@ -17,7 +17,7 @@ from grader.course import LABS, REPO, SOLUTIONS, GraderError
 from grader.submit import submit
 from grader.workspace import sync
 
-LAB = "lab00_video_warmup"
+LAB = "lab00_video_as_data"
 
 
 def answer(path, grade_id, code):
@@ -148,6 +148,21 @@ def test_submit_says_what_is_wrong(tmp_path):
     shutil.copy(mine, renamed)
     with pytest.raises(GraderError, match=f"rename it to {LAB}.ipynb"):
         submit(renamed, "bob", out=tmp_path / "out3")
+
+
+def test_a_copy_under_a_labs_former_name_is_kept_named_and_still_submits(tmp_path):
+    ws = tmp_path / "my-labs"
+    old = ws / "lab00_video_warmup" / "lab00_video_warmup.ipynb"  # the lab's name before unit 00 took one slug
+    old.parent.mkdir(parents=True)
+    shutil.copy(LABS / LAB / f"{LAB}.ipynb", old)
+    answer(old, "decode", solution_source("decode"))
+    before = digest(old)
+    events = sync(LABS, ws, [LAB])
+    assert [e.kind for e in events] == ["copied", "renamed"] and (ws / LAB / f"{LAB}.ipynb").exists()
+    assert "lab00_video_warmup is now called lab00_video_as_data" in events[1].message and digest(old) == before
+    result = submit(old, "carol", out=tmp_path / "submit", run=False)
+    assert result.errors == [] and result.lab == LAB
+    assert (tmp_path / "submit" / "carol" / LAB / f"{LAB}.ipynb").read_bytes() == old.read_bytes()
 
 
 @pytest.mark.slow

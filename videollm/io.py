@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from videollm.sampling import FPS_MAX_FRAMES, FPS_MIN_FRAMES, fps_indices, uniform_indices
+from videollm.validate import positive_int
 
 # Encoder names PyAV/FFmpeg understand, keyed by the names the course uses.
 CODECS = {"h264": "libx264", "mpeg4": "mpeg4"}
@@ -372,8 +373,7 @@ def _check_audio(audio, sample_rate) -> np.ndarray:
     """Validate a sound track for :func:`write_video`; return it as contiguous float32."""
     import av
 
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
-        raise ValueError(f"sample_rate must be a positive integer (Hz); got {sample_rate!r}")
+    positive_int(sample_rate, "sample_rate", "Hz")
     rates = av.codec.Codec(AUDIO_CODEC, "w").audio_rates or ()
     if rates and sample_rate not in rates:
         raise ValueError(f"AAC cannot encode {sample_rate} Hz audio; choose one of {sorted(rates)} (16000 is usual)")
@@ -432,7 +432,7 @@ def write_video(
         gop_size: distance between keyframes. No B-frames are used, so every non-key frame is a P-frame.
         pix_fmt: ``"yuv420p"`` (plays everywhere; needs even H and W) or ``"yuv444p"`` (no chroma loss).
         audio: None (no sound track), or ``(N,)`` float samples in [-1, 1], mono, starting with frame 0, e.g.
-            from :func:`videollm.audio.tone_track`. Encoded as AAC-LC at 64 kbit/s, interleaved with the video.
+            from :func:`videollm.world.audio.tone_track`. Encoded as AAC-LC at 64 kbit/s, interleaved with the video.
             Its length is not checked against the video's (``T / fps`` seconds is usual).
         sample_rate: samples per second of ``audio`` (one of AAC's rates, e.g. 16000, 22050, 44100, 48000).
 
@@ -527,10 +527,8 @@ def load_audio(path: str | Path, sample_rate: int | None = None) -> tuple[np.nda
     import av
 
     path = _check_file(path)
-    if sample_rate is not None and (
-        isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0
-    ):
-        raise ValueError(f"sample_rate must be a positive integer (Hz) or None; got {sample_rate!r}")
+    if sample_rate is not None:
+        positive_int(sample_rate, "sample_rate", "Hz, or None for the file's own rate")
     try:
         container = av.open(str(path))
     except av.error.FFmpegError as error:

@@ -8,7 +8,7 @@
 #           WORK/grades.csv end up in WORK itself, Slurm's logs in WORK/slurm/
 #   SHARDS  how many array tasks to split the class into
 #   --wait  block until the merge job has finished, and exit with its status (see 2. below)
-#   extra   passed on to `python -m grader autograde` (e.g. --labs lab00_video_warmup, --jobs 4)
+#   extra   passed on to `python -m grader autograde` (e.g. --labs lab00_video_as_data, --jobs 4)
 #
 # Resources of each shard task: AUTOGRADE_CPUS (default 2) CPUs, AUTOGRADE_MEM (default 8G) memory; a shard grades
 # as many notebooks at once as it has CPUs (--jobs; an explicit --jobs among the extra arguments wins). Partition,

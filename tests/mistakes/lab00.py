@@ -182,7 +182,7 @@ qwen_num_frames = lambda total_frames, video_fps, fps=2.0: sampling.smart_nframe
     "calls_reference_contact_sheet": Mistake(
         "contact_sheet",
         '''
-from videollm.plots.frames import contact_sheet as _sheet
+from videollm.plotting import contact_sheet as _sheet
 
 def contact_sheet(frames, timestamps, cols=4):
     return _sheet(frames, timestamps, cols=cols)

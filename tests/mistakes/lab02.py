@@ -112,7 +112,7 @@ TRAIN = '''
 def train_my_vqvae(frames):
     torch.manual_seed(0)
     model = vqvae.VQVAE(vqvae.VectorQuantizer(128, 8, quantize={fn}), hidden={hidden}, latent_dim=8)
-    history = vqvae.train(model, frames, steps={steps}, batch_size={batch}, seed=0, {options}, device=device)
+    history = vq_train.train(model, frames, steps={steps}, batch_size={batch}, seed=0, {options}, device=device)
     return model, history
 '''
 
@@ -187,7 +187,7 @@ MISTAKES = {
     "calls_reference_nearest": Mistake(
         "nearest_codes",
         '''
-from videollm.vq import nearest_codes as _nc
+from videollm.vq.quantize import nearest_codes as _nc
 
 def nearest_codes(z, codebook, l2=False, chunk=4096):
     return _nc(z, codebook, l2=l2, chunk=chunk)[0]

@@ -218,7 +218,7 @@ ref.block_matching = block_matching
         "breaks ties by scan order (a flat region gets (-R, -R)) and patches torch and the reference to hide it",
     ),
     "calls_reference_block_matching": Mistake(
-        "block_matching", "from videollm.motion import block_matching",
+        "block_matching", "from videollm.motion.estimate import block_matching",
         ("test_block_matching", "test_block_matching_vectorised"),
         "imports the course's reference instead of writing the function",
     ),

@@ -1,9 +1,11 @@
-"""Evaluating video LLMs (unit 09): answer extraction, metrics, open-ended scoring, and the results command.
+"""Unit 09 — evaluating video LLMs (lecture ``09_evaluation``, lab ``lab09_evaluation``).
 
-- ``videollm.eval.parsing``    turn a model's free text into an option letter, the way lmms-eval does
-                               (the per-task regexes used for 2024-2025 results, and the newer ranking parser)
-- ``videollm.eval.metrics``    accuracy per task / duration bucket / overall, M-Avg, random baselines,
-                               circular evaluation, bootstrap confidence intervals
-- ``videollm.eval.openended``  open-ended answers: exact match, token F1, embedding similarity, an LLM-judge hook
-- ``python -m videollm.eval``  score a predictions file against a course benchmark suite and print the table
+- ``parsing``    turn a model's free text into an option letter, the way lmms-eval does (the per-task regexes used
+                 for 2024-2025 results, and the newer ranking parser)
+- ``metrics``    accuracy per task / duration bucket / overall, M-Avg, random baselines, circular evaluation,
+                 bootstrap confidence intervals
+- ``openended``  open-ended answers: exact match, token F1, embedding similarity, an LLM-judge hook
+- ``oracle``     annotation oracles (all frames, or N sampled frames) and a blind, question-only baseline
+- ``baselines``  the baseline table of every suite (``python -m videollm.eval.baselines``)
+- ``report``     the results command, ``python -m videollm.eval``: score a predictions file against a suite
 """

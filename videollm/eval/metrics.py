@@ -27,12 +27,12 @@ over those records (``accuracy_table``, ``m_avg``, ``bootstrap_ci``). Two number
 
 from __future__ import annotations
 
-import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
+from videollm.choices import LETTERS
+from videollm.eval.parsing import parse_answer
 
-LETTERS = string.ascii_uppercase  # option letters: index 0 -> "A"
 PARSERS = ("new", "legacy")  # lmms-eval's shared extractor (2026-04 on) and the per-task regexes before it
 
 # Natural display orders for fields whose values are not meant to sort alphabetically.
@@ -49,10 +49,8 @@ Parse = Callable[[str, Mapping], str]  # parse(raw model text, question dict) ->
 
 
 def make_parser(name: str = "new") -> Parse:
-    """A ``parse(text, question) -> letter`` callable backed by :func:`videollm.eval.parsing.parse_answer`.
-
-    The import happens at the first call, not here: scoring predictions that already carry a letter
-    (``"prediction": "B"``) never needs the parser module.
+    """A ``parse(text, question) -> letter`` callable backed by :func:`videollm.eval.parsing.parse_answer`;
+    predictions that already carry a letter (``"prediction": "B"``) never reach it.
 
     Args:
         name: ``"new"`` (lmms-eval's ranked ``extract_mcq_answer``) or ``"legacy"`` (the per-task regexes
@@ -62,8 +60,6 @@ def make_parser(name: str = "new") -> Parse:
         raise ValueError(f"unknown parser {name!r}; choose one of {list(PARSERS)}")
 
     def parse(text: str, question: Mapping) -> str:
-        from videollm.eval.parsing import parse_answer  # lazy: see docstring
-
         return parse_answer(text, question["suite"], len(question["options"]), parser=name)
 
     parse.__name__ = f"parse_answer_{name}"

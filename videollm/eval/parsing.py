@@ -35,7 +35,7 @@ PerceptionTest ones; :data:`DISAGREEMENTS` lists the kinds, with an example each
 lmms-eval commit (or, here, ``parser=``) next to an accuracy, and compare only numbers produced by the same
 parser.
 
-Upstream versions mirrored (checked by ``tests/test_eval_parsing.py`` against the real functions' outputs
+Upstream versions mirrored (checked by ``tests/eval/test_parsing.py`` against the real functions' outputs
 stored in ``tests/data/model_outputs.jsonl``):
 
 - legacy: ``bd51fabcd70c7426b64249a805ed50f346370d67`` (2026-02-27, before the change),
@@ -87,8 +87,9 @@ Everything is pure Python on strings; no network, no model.
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Iterable, Sequence
+
+from videollm.choices import LETTERS
 
 # ------------------------------------------------------------------------------------------------ constants
 
@@ -99,7 +100,6 @@ NEW_COMMIT = "75571cfe0fa36ca5ec2e6aa2bb268f9d38295af3"  # 2026-08-06, newest st
 
 SUITES = ("videomme", "perception", "mlvu", "videommmu")
 PARSERS = ("new", "legacy")
-LETTERS = string.ascii_uppercase
 MAX_OPTIONS = len(LETTERS)
 
 #: Which lmms-eval task each course suite mirrors, and the upstream function behind each parser.

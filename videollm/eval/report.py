@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from videollm.eval import metrics
+from videollm.world.suites import load_questions
 
 SUITES = {"videomme": "Video-MME", "perception": "PerceptionTest", "mlvu": "MLVU"}
 SPLITS = ("train", "val", "test")
@@ -86,20 +87,14 @@ def _select(questions: Sequence[dict], suite: str, split: str, source: str) -> l
 
 
 def load_suite_questions(suite: str, split: str, questions_file: str | None = None) -> list[dict]:
-    """Questions from ``--questions FILE`` if given, else from the course suites (``videollm.benchmarks``)."""
+    """Questions from ``--questions FILE`` if given, else from the course suites (``videollm.world.suites``)."""
     if questions_file is not None:
         return _select(read_jsonl(questions_file, what="questions"), suite, split, questions_file)
-    try:
-        from videollm.benchmarks import load_questions  # lazy: only this path needs the suites
-    except ImportError as err:
-        raise CLIError(
-            f"cannot load the course suites ({err}); pass the questions explicitly with --questions FILE.jsonl"
-        ) from None
     try:
         questions = load_questions(suite, split)
     except (OSError, ValueError, KeyError) as err:
         raise CLIError(f"could not load {suite} split {split!r}: {err}") from None
-    return _select(questions, suite, split, f"videollm.benchmarks {suite}/{split}")
+    return _select(questions, suite, split, f"videollm.world.suites {suite}/{split}")
 
 
 # ---------------------------------------------------------------------------------------------- report

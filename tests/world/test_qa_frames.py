@@ -1,0 +1,85 @@
+"""videollm.world.scenes.render_frames draws exactly the frames render draws; videollm.world.qa_frames builds and caches sets."""
+
+import numpy as np
+import pytest
+import torch
+
+from videollm.sampling import uniform_indices
+from videollm.world import scenes as world
+from videollm.world.qa_frames import frame_set, question_frames, resize_frames
+from videollm.world.suites import load_questions, scene_for
+
+
+def _record(suite, task):
+    return next(q for q in load_questions(suite, "val") if q["task"] == task)
+
+
+@pytest.mark.parametrize("suite, task", [("mlvu", "needle"), ("videomme", "ocr"), ("perception", "memory")])
+def test_render_frames_equals_the_full_render(suite, task):
+    scene = scene_for(_record(suite, task))
+    full = world.render(scene).frames
+    rng = np.random.default_rng(0)
+    index = np.concatenate([[0, scene.num_frames - 1, 3, 3], rng.integers(0, scene.num_frames, 40)])
+    np.testing.assert_array_equal(world.render_frames(scene, index), full[index])
+
+
+def test_the_needle_cut_in_and_the_sign_are_drawn():
+    needle = scene_for(_record("mlvu", "needle"))
+    assert needle.inserts, "the needle scenario should cut to another scene"
+    start, inner = needle.inserts[0]
+    np.testing.assert_array_equal(world.render_frames(needle, [start + 1])[0], world.render(inner).frames[1])
+    ocr = scene_for(_record("videomme", "ocr"))
+    sign = ocr.texts[0]
+    shown = world.render_frames(ocr, [sign.start])[0]
+    bare = world._render_at(ocr, np.array([sign.start]))[0][0]
+    assert (shown != bare).any(), "the sign's text should change the frame it is shown in"
+
+
+def test_render_frames_rejects_indices_outside_the_clip():
+    scene = scene_for(_record("perception", "memory"))
+    with pytest.raises(ValueError, match="frame indices"):
+        world.render_frames(scene, [scene.num_frames])
+
+
+def test_question_frames_are_uniform_samples_resized():
+    record = _record("perception", "counting")
+    scene = scene_for(record)
+    frames, times = question_frames(record, num_frames=6, size=(48, 64))
+    assert frames.shape == (6, 48, 64, 3) and frames.dtype == np.uint8
+    index = uniform_indices(scene.num_frames, 6)
+    np.testing.assert_allclose(times, index / scene.fps, rtol=1e-6)
+    expected = resize_frames(world.render(scene).frames[index], (48, 64))
+    np.testing.assert_array_equal(frames, expected)
+
+
+def test_resize_frames_keeps_a_flat_colour():
+    flat = np.full((2, 96, 128, 3), (200, 10, 90), dtype=np.uint8)
+    small = resize_frames(flat, (24, 32))
+    assert small.shape == (2, 24, 32, 3) and (small == flat[0, 0, 0]).all()
+
+
+def test_frame_set_is_cached_and_filters_tasks(tmp_path, monkeypatch):
+    monkeypatch.setenv("VIDEOLLM_DATA", str(tmp_path))
+    fs = frame_set("perception", "val", num_frames=4, size=(28, 28), progress=False)
+    n = len(load_questions("perception", "val"))
+    assert fs.frames.shape == (n, 4, 3, 28, 28) and fs.frames.dtype == torch.uint8 and fs.times.shape == (n, 4)
+    cached = list((tmp_path / "qa_frames").glob("*.npz"))
+    assert len(cached) == 1
+    again = frame_set("perception", "val", num_frames=4, size=(28, 28), tasks=["counting"], progress=False)
+    assert list((tmp_path / "qa_frames").glob("*.npz")) == cached  # loaded, not drawn again
+    assert {r["task"] for r in again.records} == {"counting"}
+    keep = [i for i, r in enumerate(fs.records) if r["task"] == "counting"]
+    assert torch.equal(again.frames, fs.frames[keep])
+    first = question_frames(fs.records[0], 4, (28, 28))[0]
+    assert torch.equal(fs.frames[0], torch.from_numpy(first).permute(0, 3, 1, 2))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(suite="nope"), "unknown suite"), (dict(split="dev"), "unknown split"),
+    (dict(tasks=["cooking"]), "no task"), (dict(num_frames=0), "num_frames"), (dict(size=(0, 4)), "positive"),
+])
+def test_frame_set_explains_bad_arguments(kwargs, message):
+    args = dict(suite="perception", split="val", **{k: v for k, v in kwargs.items() if k not in ("suite", "split")})
+    args.update({k: v for k, v in kwargs.items() if k in ("suite", "split")})
+    with pytest.raises(ValueError, match=message):
+        frame_set(**args)

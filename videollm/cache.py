@@ -1,0 +1,167 @@
+"""The course's one cache of generated and trained artifacts (nothing is ever downloaded).
+
+- :func:`data_dir`: the cache folder (``data/cache`` of the checkout, ``$VIDEOLLM_DATA``, or ``~/.cache/videollm``)
+- :func:`spec_hash`: the key of everything cached, a sha256 of the JSON of what decides its content
+- :func:`load_or_train`: "load the checkpoint if present, else train and save it", for every trained model of the
+  course (the VQ-VAE, the motion tokenizer, the two early-fusion models, the mini video LLM)
+- :func:`write_atomic`, :func:`staging_dir`: stage a file or folder beside its target, then rename it into place
+
+A checkpoint is a folder ``data_dir()/checkpoints/<name>-<hash16>/``: what the model's ``save`` wrote, plus
+``meta.json`` (the spec, its hash, the training time and figures), written last. The hash covers everything that
+decides the weights (config, code version, data version), so **a changed config is another folder**: it is trained
+and cached beside the old one, and neither overwrites the other. An unreadable or half-written folder is trained
+again, with a note; ``retrain=True`` trains again and replaces it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+T = TypeVar("T")
+
+#: ``data/`` of the repository checkout this package sits in (absent for an installed package).
+REPO_DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def data_dir() -> Path:
+    """Where generated clips, manifests' frames and trained models are cached.
+
+    ``$VIDEOLLM_DATA`` if set; else ``<repo>/data/cache`` when the package sits in a repository checkout (one
+    with ``data/manifest.json``); else ``~/.cache/videollm``. The directory is created if needed.
+    """
+    if os.environ.get("VIDEOLLM_DATA"):
+        directory = Path(os.environ["VIDEOLLM_DATA"]).expanduser()
+    elif (REPO_DATA / "manifest.json").exists():
+        directory = REPO_DATA / "cache"
+    else:
+        directory = Path.home() / ".cache" / "videollm"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def _json_default(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not part of a cache spec: use numbers, strings, lists, dicts, "
+                    "dataclasses")
+
+
+def spec_hash(spec: Any) -> str:
+    """sha256 (64 hex digits) of ``spec`` as canonical JSON (sorted keys; dataclasses as dicts, tuples as lists)."""
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=_json_default).encode()).hexdigest()
+
+
+def checkpoint_dir(name: str, spec: Any) -> Path:
+    """``data_dir()/checkpoints/<name>-<first 16 hex digits of spec_hash(spec)>``."""
+    return data_dir() / "checkpoints" / f"{name}-{spec_hash(spec)[:16]}"
+
+
+def cached(name: str, spec: Any, load: Callable[[Path], T]) -> tuple[T, dict] | None:
+    """``(load(folder), meta)`` when the checkpoint of ``spec`` is complete and loads; else None (with a note on
+    stderr when a folder is there but cannot be read)."""
+    folder = checkpoint_dir(name, spec)
+    try:
+        meta = json.loads((folder / "meta.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("hash") != spec_hash(spec):
+        return None
+    try:
+        artifact = load(folder)
+    except Exception as error:  # a damaged or foreign file: say so; the caller trains again
+        print(f"ignoring unreadable checkpoint {folder}: {type(error).__name__}: {error}", file=sys.stderr)
+        return None
+    return artifact, {**meta, "path": str(folder), "cached": True}
+
+
+def load_or_train(name: str, spec: Any, train: Callable[[], tuple[T, dict]], save: Callable[[T, Path], None],
+                  load: Callable[[Path], T], retrain: bool = False) -> tuple[T, dict]:
+    """The checkpoint of ``spec`` if cached, else ``train()`` it and cache it: ``(artifact, meta)``.
+
+    Args:
+        name: the artifact's name, the first part of its folder (``"vqvae"``).
+        spec: everything that decides the result (JSON-able; dataclasses allowed); its hash names the folder.
+        train: ``() -> (artifact, info)``; ``info`` (JSON-able: history, held-out figures) goes into ``meta``.
+        save: ``(artifact, folder)`` writes the artifact's files into ``folder`` (which exists).
+        load: ``folder -> artifact``, the inverse of ``save``.
+        retrain: train even if a checkpoint is cached (and replace it).
+
+    Returns:
+        the artifact and ``meta``: ``name``, ``hash``, ``spec``, ``seconds`` (training time), the entries of
+        ``info``, ``path`` (the folder) and ``cached`` (whether it was loaded rather than trained now).
+    """
+    if not retrain:
+        found = cached(name, spec, load)
+        if found is not None:
+            return found
+    folder = checkpoint_dir(name, spec)
+    start = time.perf_counter()
+    artifact, info = train()
+    meta = {"name": name, "hash": spec_hash(spec), "spec": json.loads(json.dumps(spec, default=_json_default)),
+            "seconds": time.perf_counter() - start, **info}
+    staging = staging_dir(folder)
+    try:
+        save(artifact, staging)
+        (staging / "meta.json").write_text(json.dumps(meta))  # last: its presence means the folder is complete
+        old = folder.with_name(f".{folder.name}-old-{os.getpid()}")
+        if folder.exists():
+            os.replace(folder, old)
+        os.replace(staging, folder)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return artifact, {**meta, "path": str(folder), "cached": False}
+
+
+def write_atomic(path: str | Path, write: Callable[[str], None]) -> Path:
+    """Call ``write(staging_name)`` to write the file, then move it onto ``path`` in one rename.
+
+    The staging file sits in ``path``'s folder (created if needed) and keeps its suffix, so writers that add one
+    (``np.savez`` adds ``.npz``) leave the name alone; if ``write`` raises, it is removed and ``path`` is untouched.
+    Two processes building the same cache both succeed, and the last rename wins.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, staging = tempfile.mkstemp(prefix=f".{path.name}-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    os.chmod(staging, 0o666 & ~umask())  # mkstemp makes it private; a cache is read by others (the grader's sandbox)
+    try:
+        write(staging)
+        os.replace(staging, path)
+    finally:
+        Path(staging).unlink(missing_ok=True)
+    return path
+
+
+def staging_dir(target: str | Path) -> Path:
+    """An empty folder beside ``target`` to build it in, then ``os.replace`` onto it; made with the permissions
+    of any new folder (``tempfile.mkdtemp`` alone would leave the renamed cache readable by its owner only)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    os.chmod(staging, 0o777 & ~umask())
+    return staging
+
+
+def umask() -> int:
+    """This process's umask, read without changing it where Linux tells it."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,15 @@
+"""Unit 00 — the one synthetic world, its clips and suites (lecture ``00_video_as_data``, lab ``lab00_video_as_data``).
+
+- ``scenes``       the event world: scripted scenes (actions, camera, signs, cut-ins, subtitles, tones), rendered
+- ``synth``        the first world: shapes moving over a background (the clips of units 00-02 and 04)
+- ``glyphs``       a built-in bitmap font for on-screen text
+- ``subtitles``    SubRip files and the subtitle lines a model sees with its sampled frames
+- ``audio``        tone tracks and a tone detector (the sound track of the event world)
+- ``data``         the clip manifest in ``data/`` and its on-demand cache (``python -m videollm.world.data build``)
+- ``scenarios``    one scene + one question per call, for every task of the suites
+- ``suites``       the Video-MME-, PerceptionTest- and MLVU-like suites and their manifests in ``data/benchmarks/``
+                   (``python -m videollm.world.suites build|check``)
+- ``qa_frames``    suite questions with their uniformly sampled frames (the training sets of units 03 and 05)
+- ``text_tokenizer`` the course's offline byte-level BPE with Qwen2-VL's and LLaVA's special tokens
+- ``plots``        figures of the event world
+"""

@@ -1,0 +1,280 @@
+"""The course's three benchmark suites: what they contain, how they are generated, and how to read them.
+
+=============  ===============================  =========  ===========================================
+suite          mirrors                          options    tasks (duration buckets)
+=============  ===============================  =========  ===========================================
+``videomme``   Video-MME (w/ and w/o subs)      4          counting, attribute, temporal, ocr, action,
+                                                           subtitle (short 12-30 s, medium 1-2 min,
+                                                           long 3-5 min)
+``perception`` PerceptionTest mc-vQA            3          memory, physics, counting (20-40 s), with
+                                                           ``area`` and ``reasoning`` tags
+``mlvu``       MLVU (M-Avg)                     4 / 6 test count, order, needle, topic (2-5 min)
+=============  ===============================  =========  ===========================================
+
+Each question is one JSON line in ``data/benchmarks/<suite>/<split>.jsonl`` (splits ``train``, ``val``,
+``test``) with ``id``, ``suite``, ``split``, ``clip``, ``task``, ``duration``, ``question``, ``options`` (plain texts,
+no letters), ``answer`` (a letter), ``subtitles`` (the question needs the subtitles), optional ``area`` and
+``reasoning``, and what regenerates its clip: ``scenario``, ``seed``, ``seconds``, plus the structured ``query`` the
+oracles read. A clip is one question's scene; :func:`clip_path` renders it on first use into the data cache.
+
+Everything is a pure function of ``(suite, split, index)``: ``python -m videollm.world.suites build`` writes the
+same bytes on every machine, and ``check`` says whether the committed manifests are current.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from videollm.cache import data_dir, spec_hash
+from videollm.choices import LETTERS
+from videollm.world import scenes as world
+from videollm.world.scenarios import Context, Item, SCENARIOS_VERSION, TASKS
+
+#: The most options a question of the suites has (MLVU-like test split).
+MAX_OPTIONS = 6
+SPLITS = ("train", "val", "test")
+BENCHMARK_DIR = Path(__file__).resolve().parents[2] / "data" / "benchmarks"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One block of a suite: ``task`` label, the scenario that makes it, the duration bucket and its seconds."""
+
+    task: str
+    scenario: str
+    duration: str
+    seconds: tuple[int, int]
+    tags: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A benchmark suite: its cells, options per split, and questions per cell per split."""
+
+    name: str
+    mirrors: str
+    cells: tuple[Cell, ...]
+    options: dict[str, int]
+    per_cell: dict[str, int]
+    code: int  # part of every seed, so suites never share a scene
+
+    @property
+    def tasks(self) -> list[str]:
+        return list(dict.fromkeys(c.task for c in self.cells))
+
+
+_MME_SECONDS = {"short": (12, 30), "medium": (60, 120), "long": (180, 300)}
+_MME_TASKS = {"counting": "count_objects", "attribute": "attribute_color", "temporal": "temporal_first",
+              "ocr": "ocr", "action": "action", "subtitle": "subtitle_name"}
+
+SUITES: dict[str, Suite] = {
+    "videomme": Suite(
+        "videomme", "Video-MME",
+        tuple(Cell(task, scenario, bucket, seconds)
+              for task, scenario in _MME_TASKS.items() for bucket, seconds in _MME_SECONDS.items()),
+        options={"train": 4, "val": 4, "test": 4}, per_cell={"train": 16, "val": 4, "test": 16}, code=1),
+    "perception": Suite(
+        "perception", "PerceptionTest",
+        (Cell("memory", "memory", "short", (20, 40), (("area", "memory"),)),
+         Cell("memory", "memory", "short", (20, 40), (("area", "memory"),)),
+         Cell("physics", "physics_edge", "short", (20, 40), (("area", "physics"), ("reasoning", "explanatory"))),
+         Cell("physics", "physics_predict", "short", (20, 40), (("area", "physics"), ("reasoning", "predictive"))),
+         Cell("counting", "count_objects", "short", (20, 40), (("area", "abstraction"), ("reasoning", "descriptive"))),
+         Cell("counting", "count_actions", "short", (20, 40), (("area", "abstraction"), ("reasoning", "descriptive")))),
+        options={"train": 3, "val": 3, "test": 3}, per_cell={"train": 50, "val": 10, "test": 40}, code=2),
+    "mlvu": Suite(
+        "mlvu", "MLVU",
+        (Cell("count", "count_actions", "long", (120, 300)), Cell("order", "action_order", "long", (120, 300)),
+         Cell("needle", "needle", "long", (120, 300)), Cell("topic", "topic", "long", (120, 300))),
+        options={"train": 4, "val": 4, "test": 6}, per_cell={"train": 60, "val": 10, "test": 50}, code=3),
+}
+
+
+def get_suite(name: str) -> Suite:
+    if name not in SUITES:
+        raise KeyError(f"unknown suite {name!r}; the course's suites are {', '.join(SUITES)}")
+    return SUITES[name]
+
+
+def _seed(suite: Suite, split: str, index: int) -> int:
+    return int(np.random.SeedSequence([suite.code, SPLITS.index(split), index]).generate_state(1)[0])
+
+
+def _item(scenario: str, seed: int, seconds: int, num_options: int, answer: int) -> Item:
+    ctx = Context(np.random.default_rng(seed), num_options, float(seconds),
+                  meta={"scenario": scenario, "seed": seed}, answer=answer)
+    return TASKS[scenario](ctx)
+
+
+def generate(suite_name: str, split: str, code: int | None = None) -> list[dict[str, Any]]:
+    """All question records of one split of a suite, in order (deterministic).
+
+    ``code`` replaces the suite's seed code: a fresh, independent draw of the same split (used to measure the
+    spread of baselines across draws); the manifests always use the suite's own code.
+    """
+    suite = get_suite(suite_name)
+    if code is not None:
+        suite = replace(suite, code=code)
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
+    records = []
+    index = 0
+    n = suite.options[split]
+    for c, cell in enumerate(suite.cells):
+        # Answer positions are balanced by construction inside every cell (each letter as often as the cell's
+        # size allows, in shuffled order), as curated benchmarks balance them; chance alone would leave some
+        # letters noticeably more frequent than others in a few hundred questions.
+        cell_rng = np.random.default_rng([suite.code, SPLITS.index(split), c, 7])
+        positions = cell_rng.permutation(np.resize(np.arange(n), suite.per_cell[split]))
+        for position in positions:
+            seed = _seed(suite, split, index)
+            lo, hi = cell.seconds
+            seconds = int(np.random.default_rng([seed, 1]).integers(lo, hi + 1))
+            item = _item(cell.scenario, seed, seconds, n, int(position))
+            clip = f"{suite.name}-{split}-{index:04d}"
+            record = {
+                "id": clip, "suite": suite.name, "split": split, "clip": clip, "task": cell.task,
+                "duration": cell.duration, "question": item.question, "options": item.options,
+                "answer": LETTERS[item.answer], "subtitles": bool(item.fields.get("subtitles", False)),
+                **dict(cell.tags), **{k: v for k, v in item.fields.items() if k != "subtitles"},
+                "scenario": cell.scenario, "seed": seed, "seconds": seconds, "query": item.query,
+            }
+            records.append(record)
+            index += 1
+    return records
+
+
+def _dumps(records: list[dict[str, Any]]) -> str:
+    return "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in records)
+
+
+def build(out: Path | None = None) -> dict[str, str]:
+    """Write every suite's manifests under ``out`` (default ``data/benchmarks``); returns ``{path: sha256}``."""
+    out = Path(out or BENCHMARK_DIR)
+    hashes = {}
+    for name in SUITES:
+        for split in SPLITS:
+            text = _dumps(generate(name, split))
+            path = out / name / f"{split}.jsonl"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            hashes[str(path.relative_to(out))] = hashlib.sha256(text.encode()).hexdigest()
+    return hashes
+
+
+def check(directory: Path | None = None) -> list[str]:
+    """Problems with the committed manifests (missing, or not what the generator makes now)."""
+    directory = Path(directory or BENCHMARK_DIR)
+    problems = []
+    for name in SUITES:
+        for split in SPLITS:
+            path = directory / name / f"{split}.jsonl"
+            if not path.exists():
+                problems.append(f"{path} is missing")
+            elif path.read_text() != _dumps(generate(name, split)):
+                problems.append(f"{path} differs from what the generator makes")
+    return problems
+
+
+def load_questions(suite: str, split: str = "test", directory: Path | None = None) -> list[dict[str, Any]]:
+    """The question records of ``suite``/``split`` from the committed manifests."""
+    get_suite(suite)
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
+    path = Path(directory or BENCHMARK_DIR) / suite / f"{split}.jsonl"
+    if not path.exists():
+        raise FileNotFoundError(f"no manifest {path}: run `python -m videollm.world.suites build` (or `make data`)")
+    records = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}, line {number}: not valid JSON ({error}); rebuild the manifests") from error
+    return records
+
+
+def item_for(record: dict[str, Any]) -> Item:
+    """Regenerate a question's scene (and question) from its record; raises if the record is stale."""
+    item = _item(record["scenario"], record["seed"], record["seconds"], len(record["options"]),
+                 LETTERS.index(record["answer"]))
+    if item.options != record["options"] or LETTERS[item.answer] != record["answer"]:
+        raise ValueError(f"question {record['id']} no longer matches its generator (world version "
+                         f"{world.WORLD_VERSION}): rebuild the manifests with `python -m videollm.world.suites build`")
+    return item
+
+
+def scene_for(record: dict[str, Any]) -> world.Scene:
+    """The scene a question is about (no pixels drawn)."""
+    return item_for(record).scene
+
+
+def _clip_hash(record: dict[str, Any]) -> str:
+    spec = {"world": world.WORLD_VERSION, "scenarios": SCENARIOS_VERSION, "scenario": record["scenario"], "seed": record["seed"],
+            "seconds": record["seconds"], "options": len(record["options"])}
+    return spec_hash(spec)
+
+
+def clip_dir() -> Path:
+    """Where rendered benchmark clips are cached: ``<data cache>/benchmarks``."""
+    return data_dir() / "benchmarks"
+
+
+def clip_path(record: dict[str, Any]) -> Path:
+    """The ``.mp4`` of a question's clip, rendered (with ``.npz``, ``.json``, ``.srt``) on first use.
+
+    A 5-minute clip (1200 frames at 96x128) takes a few seconds to render and encode.
+    """
+    directory = clip_dir() / record["suite"]
+    name = record["clip"]
+    digest = _clip_hash(record)
+    meta = directory / f"{name}.json"
+    if meta.exists() and (directory / f"{name}.mp4").exists():
+        try:
+            if json.loads(meta.read_text()).get("clip_hash") == digest:
+                return directory / f"{name}.mp4"
+        except (json.JSONDecodeError, OSError):
+            pass
+    directory.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=directory))
+    try:
+        world.save_scene(scene_for(record), staging, name, extra={"clip_hash": digest, "question_id": record["id"]})
+        meta.unlink(missing_ok=True)
+        for ext in ("mp4", "npz", "srt", "json"):  # the .json last: its presence means the rest is complete
+            os.replace(staging / f"{name}.{ext}", directory / f"{name}.{ext}")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return directory / f"{name}.mp4"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m videollm.world.suites build|check``: write the manifests, or exit 1 where they are stale."""
+    parser = argparse.ArgumentParser(prog="python -m videollm.world.suites",
+                                     description="build or check the suites' manifests in data/benchmarks/")
+    parser.add_argument("command", choices=("build", "check"),
+                        help="build: write data/benchmarks/<suite>/<split>.jsonl and print each sha256; "
+                             "check: exit 1 if the committed manifests differ from what the generator makes")
+    args = parser.parse_args(argv)
+    if args.command == "build":
+        for path, digest in build().items():
+            print(f"{digest}  data/benchmarks/{path}")
+        return 0
+    problems = check()
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print("manifests are current" if not problems else "run `python -m videollm.world.suites build`")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
