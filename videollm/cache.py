@@ -124,6 +124,22 @@ def load_or_train(name: str, spec: Any, train: Callable[[], tuple[T, dict]], sav
     return artifact, {**meta, "path": str(folder), "cached": False}
 
 
+def save_weights(model, folder: Path) -> None:
+    """``save`` for :func:`load_or_train` of a torch module: its ``state_dict`` (on the CPU) in ``folder/model.pt``."""
+    import torch  # here, not at the top: the grader reads this module without needing torch
+
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, Path(folder) / "model.pt")
+
+
+def load_weights(model, folder: Path, device="cpu"):
+    """The inverse of :func:`save_weights`: ``model`` (built by the caller) with the weights of ``folder``, on
+    ``device``."""
+    import torch
+
+    model.load_state_dict(torch.load(Path(folder) / "model.pt", map_location="cpu", weights_only=True))
+    return model.to(device)
+
+
 def write_atomic(path: str | Path, write: Callable[[str], None]) -> Path:
     """Call ``write(staging_name)`` to write the file, then move it onto ``path`` in one rename.
 

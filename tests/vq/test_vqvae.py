@@ -141,7 +141,7 @@ def test_ema_restart_sticks():
     for _ in range(3):
         layer(z)  # code 1 is never used and decays towards zero
     new = torch.tensor([[5.0, -5.0]])
-    vt.set_codes(layer, new, torch.tensor([False, True]))
+    layer.set_codes(new, torch.tensor([False, True]))
     assert torch.equal(layer.embed[1], new[0])
     layer(torch.cat([z, new]))
     assert torch.allclose(layer.embed[1], new[0], atol=1e-4)

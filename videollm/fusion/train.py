@@ -2,8 +2,8 @@
 
 - :class:`FusionConfig` names everything that decides a trained model; :func:`spec` adds the versions (its hash
   keys the checkpoint).
-- :func:`prepare` turns a suite split into model inputs: the clips' frames (``videollm.world.qa_frames``), the prompt ids
-  with the visual tokens in place, and the ids of every option's answer.
+- :func:`prepare` turns a suite split into model inputs: the clips' frames (``videollm.world.qa_frames``), the prompt
+  ids with the visual tokens in place, and the ids of every option's answer.
 - :func:`train` fits the model on the training split: cross-entropy on the answer tokens only.
 - :func:`predict` answers multiple-choice questions by the likelihood of each option's text (as lmms-eval's
   log-likelihood tasks do) and :func:`evaluate` scores the letters with :mod:`videollm.eval`, per task, with the
@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from videollm.cache import load_or_train
+from videollm.cache import load_or_train, load_weights, save_weights
 from videollm.choices import LETTERS
 from videollm.eval.metrics import accuracy_table, score
 from videollm.fusion import model as fu
@@ -310,15 +310,12 @@ def pretrained(style: str = "non_tokenised", config: FusionConfig | None = None,
                         progress=progress)
         return model, {"history": history, "device": str(device)}
 
-    def save(model: fu.EarlyFusionLM, folder: Path) -> None:
-        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, folder / "model.pt")
-
     def load(folder: Path) -> fu.EarlyFusionLM:
-        model = build_model(config, tokenizer)  # a changed tokenizer fails here, and the model is trained again
-        model.load_state_dict(torch.load(folder / "model.pt", map_location="cpu", weights_only=True))
-        return model.to(device)
+        # a checkpoint made with another tokenizer fails to load here, and the model is trained again
+        return load_weights(build_model(config, tokenizer), folder, device)
 
-    model, model.meta = load_or_train(f"fusion-{config.style}", spec(config), fit, save, load, retrain=retrain)
+    model, model.meta = load_or_train(f"fusion-{config.style}", spec(config), fit, save_weights, load,
+                                      retrain=retrain)
     model.config = config
     return model.eval()
 

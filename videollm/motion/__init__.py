@@ -2,6 +2,7 @@
 
 - ``estimate``   vectorised block matching, codec motion vectors, end-point error
 - ``lavit``      codec motion-vector records -> Video-LaVIT's motion field and its 20x36 input
-- ``tokenizer``  a small l2-VQ motion tokenizer and its tokens-per-clip arithmetic (``python -m videollm.motion.tokenizer``)
+- ``tokenizer``  a small l2-VQ motion tokenizer and its tokens-per-clip arithmetic
+                 (``python -m videollm.motion.tokenizer``)
 - ``plots``      motion fields
 """

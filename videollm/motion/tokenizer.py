@@ -22,7 +22,8 @@ The course's tokenizer keeps that structure at toy size so it trains on a laptop
 Gradients reach the encoder through the straight-through estimator of :mod:`videollm.vq.quantize`.
 
 Training data are generated, never downloaded, so a checkpoint is a cache: :func:`pretrained` loads the checkpoint
-of this exact configuration if it is cached (:func:`videollm.cache.load_or_train`) and otherwise trains and caches it. ``python -m videollm.motion.tokenizer build`` does that ahead of time (``make data``).
+of this exact configuration if it is cached (:func:`videollm.cache.load_or_train`) and otherwise trains and caches
+it. ``python -m videollm.motion.tokenizer build`` does that ahead of time (``make data``).
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ import argparse
 import math
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -40,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from videollm.cache import cached, checkpoint_dir, load_or_train
+from videollm.cache import cached, checkpoint_dir, load_or_train, load_weights, save_weights
 from videollm.motion.estimate import block_ground_truth
 from videollm.vq.codebook import EMACodebook, kmeans, restart_dead_codes
 from videollm.vq.quantize import perplexity
@@ -315,16 +316,11 @@ def pretrained(config: TokenizerConfig = TokenizerConfig(), device="cpu", retrai
     Returns the model (eval mode, on ``device``) with ``model.meta``: its training figures (see :func:`train`) plus
     ``path`` and ``cached`` (whether it was loaded).
     """
-    def save(model: MotionTokenizer, folder: Path) -> None:
-        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, folder / "model.pt")
-
     def load(folder: Path) -> MotionTokenizer:
-        model = MotionTokenizer(config, device=device)
-        model.load_state_dict(torch.load(folder / "model.pt", map_location=device, weights_only=True))
-        return model
+        return load_weights(MotionTokenizer(config), folder, device)
 
     model, model.meta = load_or_train("motion_tokenizer", spec(config), lambda: train(config, device=device, log=log),
-                                      save, load, retrain=retrain)
+                                      save_weights, load, retrain=retrain)
     return model.eval()
 
 

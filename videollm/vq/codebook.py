@@ -90,6 +90,32 @@ class EMACodebook(nn.Module):
         self.register_buffer("hidden_sum", torch.zeros_like(self.embed))
         self.register_buffer("steps", torch.zeros((), dtype=torch.long, device=self.embed.device))
 
+    @property
+    def num_codes(self) -> int:
+        return self.embed.shape[0]
+
+    def codes(self) -> torch.Tensor:
+        """The ``(K, D)`` codes (l2-normalised when ``l2``)."""
+        return self.embed
+
+    @torch.no_grad()
+    def set_codes(self, codes: torch.Tensor, which: torch.Tensor | None = None) -> None:
+        """Overwrite all codes, or those where the ``(K,)`` bool mask ``which`` is set, with the rows of ``codes``.
+
+        The moving averages are reset too, to "one latent seen, equal to the new code", so that the next update
+        starts from the new code instead of pulling it back.
+        """
+        which = torch.ones(self.num_codes, dtype=torch.bool, device=codes.device) if which is None else which
+        codes = codes.to(self.embed.dtype)
+        if self.l2:
+            codes = F.normalize(codes, dim=-1)
+        self.embed[which] = codes
+        steps = int(self.steps)
+        if steps:
+            debias = 1 - self.decay ** steps  # hidden = debias * debiased value
+            self.hidden_count[which] = debias
+            self.hidden_sum[which] = debias * codes
+
     @torch.no_grad()
     def update(self, z: torch.Tensor, indices: torch.Tensor) -> None:
         """One EMA step with latents ``z`` (``(..., D)``) assigned to codes ``indices`` (``...``)."""

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from videollm.cache import cached, checkpoint_dir, load_or_train
+from videollm.cache import cached, checkpoint_dir, load_or_train, load_weights, save_weights
 from videollm.vq import codebook as cb, quantize as vq
 from videollm.vq.vqvae import FSQQuantizer, LFQQuantizer, VQVAE, VectorQuantizer, evaluate, frame_set, psnr
 from videollm.world import synth
@@ -36,35 +36,6 @@ from videollm.world import synth
 MODEL_VERSION = 2
 CHECKPOINT_NAME = "vqvae"
 QUANTIZERS = ("codebook", "l2", "ema", "fsq", "lfq")
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Codes of any quantiser: k-means initialisation and dead-code restarts
-
-
-@torch.no_grad()
-def set_codes(quantizer, codes: torch.Tensor, which: torch.Tensor | None = None) -> None:
-    """Overwrite the codes of a :class:`VectorQuantizer` or :class:`~videollm.vq.codebook.EMACodebook` (all of them,
-    or those where the ``(K,)`` bool mask ``which`` is set) with the rows of ``codes``.
-
-    For an EMA codebook the moving averages are reset too, to "one latent seen, equal to the new code", so that the
-    next update starts from the new code instead of pulling it back.
-    """
-    if hasattr(quantizer, "set_codes"):
-        quantizer.set_codes(codes, which)
-        return
-    if not isinstance(quantizer, cb.EMACodebook):
-        raise TypeError(f"{type(quantizer).__name__} has no codes to set (k-means and restarts need a codebook)")
-    which = torch.ones(quantizer.embed.shape[0], dtype=torch.bool, device=codes.device) if which is None else which
-    codes = codes.to(quantizer.embed.dtype)
-    if quantizer.l2:
-        codes = F.normalize(codes, dim=-1)
-    quantizer.embed[which] = codes
-    steps = int(quantizer.steps)
-    if steps:
-        debias = 1 - quantizer.decay ** steps  # hidden = debias * debiased value
-        quantizer.hidden_count[which] = debias
-        quantizer.hidden_sum[which] = debias * codes
 
 
 def _channels_last(z: torch.Tensor) -> torch.Tensor:
@@ -102,8 +73,7 @@ def train(model: VQVAE, frames: torch.Tensor, steps: int = 300, batch_size: int 
         raise ValueError(f"steps must be >= 0 and batch_size >= 1; got {steps}, {batch_size}")
     device = torch.device(device) if device is not None else model.device
     model.to(device).train()
-    has_codes = isinstance(model.quantizer, (VectorQuantizer, cb.EMACodebook)) or hasattr(model.quantizer, "set_codes")
-    if (kmeans_init or restart_every) and not has_codes:
+    if (kmeans_init or restart_every) and not hasattr(model.quantizer, "set_codes"):
         raise ValueError(f"k-means initialisation and dead-code restarts need a codebook; "
                          f"{type(model.quantizer).__name__} has none")
     g = torch.Generator().manual_seed(seed)
@@ -112,7 +82,7 @@ def train(model: VQVAE, frames: torch.Tensor, steps: int = 300, batch_size: int 
         with torch.no_grad():
             pick = torch.randperm(frames.shape[0], generator=g)[:256]
             z = _channels_last(model.encode(frames[pick.to(frames.device)].to(device)))
-            set_codes(model.quantizer, cb.kmeans(z, K, iters=10, generator=g))
+            model.quantizer.set_codes(cb.kmeans(z, K, iters=10, generator=g))
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=lr)
     history: dict[str, list] = {k: [] for k in ("step", "loss", "recon_loss", "psnr", "perplexity", "usage",
@@ -136,7 +106,7 @@ def train(model: VQVAE, frames: torch.Tensor, steps: int = 300, batch_size: int 
             restarted = int(dead.sum())
             if restarted:
                 pick = torch.randint(latents.shape[0], (restarted,), generator=g).to(device)
-                set_codes(model.quantizer, latents[pick], dead)
+                model.quantizer.set_codes(latents[pick], dead)
             counts.zero_()
         history["step"].append(step)
         history["loss"].append(float(loss.detach()))
@@ -241,15 +211,10 @@ def pretrained(config: VQVAEConfig = VQVAEConfig(), device="cpu", retrain: bool 
         model, history = train_config(config, device, progress=progress)
         return model, {"history": history, "device": str(device)}
 
-    def save(model: VQVAE, folder: Path) -> None:
-        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, folder / "model.pt")
-
     def load(folder: Path) -> VQVAE:
-        model = build_model(config, "cpu")
-        model.load_state_dict(torch.load(folder / "model.pt", map_location="cpu", weights_only=True))
-        return model.to(device)
+        return load_weights(build_model(config, "cpu"), folder, device)
 
-    model, model.meta = load_or_train(CHECKPOINT_NAME, spec(config), fit, save, load, retrain=retrain)
+    model, model.meta = load_or_train(CHECKPOINT_NAME, spec(config), fit, save_weights, load, retrain=retrain)
     return model.eval()
 
 
@@ -278,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 __all__ = ["MODEL_VERSION", "QUANTIZERS", "VQVAEConfig", "build_model", "build_quantizer", "main", "pretrained",
-           "set_codes", "spec", "train", "train_config"]
+           "spec", "train", "train_config"]
 
 
 if __name__ == "__main__":

@@ -75,7 +75,11 @@ def frame_set(split: str = "train", num_clips: int = 24, frames_per_clip: int = 
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Quantisers with the videollm.vq.quantize.quantize interface
+# Quantisers. Every one is an nn.Module with the same interface, which the VQ-VAE and its training rely on:
+#   forward(z (..., D)) -> dict with "quantized" (..., D), "indices" (...) int64 and "loss" (a scalar)
+#   num_codes -> K;  codes() -> the (K, D) code vectors (for decoding token ids)
+# and, for those with a codebook to learn (VectorQuantizer, videollm.vq.codebook.EMACodebook),
+#   set_codes(codes, which=None): overwrite codes (k-means initialisation, dead-code restarts).
 
 
 class VectorQuantizer(nn.Module):
@@ -137,6 +141,10 @@ class FSQQuantizer(nn.Module):
     def num_codes(self) -> int:
         return math.prod(self.levels)
 
+    def codes(self) -> torch.Tensor:
+        """All ``(K, D)`` codes, in index order (listed: FSQ has no codebook to learn)."""
+        return scalar_quant.fsq_codes(torch.arange(self.num_codes), self.levels)
+
     def forward(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
         codes, indices = scalar_quant.fsq(z, self.levels)
         return {"quantized": codes, "indices": indices, "loss": z.new_zeros(())}
@@ -161,33 +169,16 @@ class LFQQuantizer(nn.Module):
     def num_codes(self) -> int:
         return 2 ** self.dim
 
+    def codes(self) -> torch.Tensor:
+        """All ``(K, D)`` codes, in index order (listed: LFQ has no codebook to learn)."""
+        return scalar_quant.lfq_codebook(self.dim)
+
     def forward(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
         codes, indices = scalar_quant.lfq(z)
         commitment = F.mse_loss(z, codes.detach())
         entropy = scalar_quant.lfq_entropy_loss(z, self.temperature)
         return {"quantized": codes, "indices": indices, "commitment_loss": commitment, "entropy_loss": entropy,
                 "loss": self.entropy_weight * entropy + self.commitment_weight * commitment}
-
-
-def quantizer_codes(quantizer: nn.Module) -> torch.Tensor:
-    """The ``(K, D)`` code vectors of any course quantiser (listed for FSQ and LFQ), for decoding token ids."""
-    if isinstance(quantizer, FSQQuantizer):
-        return scalar_quant.fsq_codes(torch.arange(quantizer.num_codes), quantizer.levels)
-    if isinstance(quantizer, LFQQuantizer):
-        return scalar_quant.lfq_codebook(quantizer.dim)
-    if hasattr(quantizer, "codes"):
-        return quantizer.codes()
-    if hasattr(quantizer, "embed"):  # EMACodebook keeps its codes in a buffer (normalised when l2)
-        return quantizer.embed
-    raise TypeError(f"{type(quantizer).__name__} exposes no codes: give it a codes() method returning (K, D)")
-
-
-def _num_codes(quantizer: nn.Module) -> int:
-    if hasattr(quantizer, "num_codes"):
-        return int(quantizer.num_codes)
-    if hasattr(quantizer, "embed"):  # EMACodebook
-        return int(quantizer.embed.shape[0])
-    raise TypeError(f"{type(quantizer).__name__} must say how many codes it has (a num_codes attribute)")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -268,7 +259,7 @@ class VQVAE(nn.Module):
 
     @property
     def num_codes(self) -> int:
-        return _num_codes(self.quantizer)
+        return self.quantizer.num_codes
 
     @property
     def device(self) -> torch.device:
@@ -313,7 +304,7 @@ class VQVAE(nn.Module):
     @torch.no_grad()
     def decode_indices(self, indices: torch.Tensor) -> torch.Tensor:
         """Token ids ``(B, h, w)`` -> frames ``(B, C, H, W)`` (looks the codes up, then decodes)."""
-        codes = quantizer_codes(self.quantizer).to(self.device)
+        codes = self.quantizer.codes().to(self.device)
         return self.decode(codes[indices.to(self.device)].permute(0, 3, 1, 2))
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
