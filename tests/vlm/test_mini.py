@@ -1,4 +1,4 @@
-"""Tests for videollm.vlm.mini: option scoring on the real Qwen2-VL class (transformers 5.23.0), training,
+"""Tests for videollm.vlm.mini (model, batches, data, train, evaluate): option scoring on the real Qwen2-VL class (transformers 5.23.0), training,
 the cached checkpoint and evaluation records (no full training here)."""
 
 import dataclasses
@@ -9,10 +9,11 @@ import torch
 
 from videollm.cache import spec_hash
 from videollm.eval.metrics import accuracy, accuracy_table, m_avg
-from videollm.vlm import mini as mv
+from videollm.vlm.mini import batches as mini_batches, data as mini_data, evaluate as mini_eval
+from videollm.vlm.mini import model as mini_model, train as mini_train
 from videollm.world.qa_frames import frame_set
 
-SMALL = dataclasses.replace(mv.MiniVLMConfig(), hidden=32, heads=2, mlp=64, vision_dim=16, steps=3, batch_size=4)
+SMALL = dataclasses.replace(mini_model.MiniVLMConfig(), hidden=32, heads=2, mlp=64, vision_dim=16, steps=3, batch_size=4)
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,7 @@ def data():
 
 @pytest.fixture(scope="module")
 def small():
-    return mv.build_model(SMALL)
+    return mini_model.build_model(SMALL)
 
 
 def test_option_scores_equal_the_plain_forward_of_each_option(small, data):
@@ -33,14 +34,14 @@ def test_option_scores_equal_the_plain_forward_of_each_option(small, data):
     frames, records = data
     model.eval()
     idx = [0, 1]
-    pixels, grid = mv.video_pixels(processor, frames[idx])
-    enc = mv.encode(processor, records, grid[0].tolist())
-    batch = mv.option_batch(enc, idx, pixels, grid, processor.tokenizer.pad_token_id, processor.video_token_id)
+    pixels, grid = mini_batches.video_pixels(processor, frames[idx])
+    enc = mini_batches.encode(processor, records, grid[0].tolist())
+    batch = mini_batches.option_batch(enc, idx, pixels, grid, processor.tokenizer.pad_token_id, processor.video_token_id)
     with torch.no_grad():
-        scores = mv.option_scores(model, batch)
+        scores = mini_batches.option_scores(model, batch)
     tok = processor.tokenizer
     for b, i in enumerate(idx):
-        prompt = mv.prompt_text(processor, records[i]["question"])
+        prompt = mini_batches.prompt_text(processor, records[i]["question"])
         video = frames[i].permute(0, 2, 3, 1).numpy()
         plain = processor(text=[prompt], videos=[video], return_tensors="pt", do_sample_frames=False)
         assert plain["input_ids"][0].tolist() == enc.prefix[i]  # the processor's placeholder expansion
@@ -57,9 +58,9 @@ def test_option_scores_equal_the_plain_forward_of_each_option(small, data):
 
 
 def test_a_few_steps_lower_the_loss(data):
-    model, processor = mv.build_model(SMALL)
+    model, processor = mini_model.build_model(SMALL)
     frames, records = data
-    history = mv.train(model, processor, frames[:4], records[:4], steps=12, batch_size=4, lr=1e-2, warmup=1)
+    history = mini_train.train(model, processor, frames[:4], records[:4], steps=12, batch_size=4, lr=1e-2, warmup=1)
     assert len(history["loss"]) == 12
     assert sum(history["loss"][-3:]) / 3 < sum(history["loss"][:3]) / 3 - 0.1
 
@@ -67,36 +68,36 @@ def test_a_few_steps_lower_the_loss(data):
 def test_checkpoint_round_trip_and_cache_key(tmp_path, monkeypatch, data):
     monkeypatch.setenv("VIDEOLLM_DATA", str(tmp_path))
     frames, records = data
-    model, processor = mv.build_model(SMALL)
-    history = mv.train(model, processor, frames[:4], records[:4], steps=2, batch_size=4)
-    monkeypatch.setattr(mv, "train_config", lambda *args, **kwargs: (model, processor, history))
-    assert mv.cached_model(SMALL) is None
-    trained, _ = mv.pretrained(SMALL, progress=False)
+    model, processor = mini_model.build_model(SMALL)
+    history = mini_train.train(model, processor, frames[:4], records[:4], steps=2, batch_size=4)
+    monkeypatch.setattr(mini_train, "train_config", lambda *args, **kwargs: (model, processor, history))
+    assert mini_train.cached_model(SMALL) is None
+    trained, _ = mini_train.pretrained(SMALL, progress=False)
     folder = Path(trained.meta["path"])
     assert (folder / "meta.json").exists() and (folder / "config.json").exists() and not trained.meta["cached"]
-    loaded, loaded_processor = mv.cached_model(SMALL)  # loads, trains nothing
+    loaded, loaded_processor = mini_train.cached_model(SMALL)  # loads, trains nothing
     assert loaded.meta["cached"] and loaded.meta["history"] == history and loaded.mini_vlm_config == SMALL
-    assert mv.predict(model, processor, frames[:5], records[:5]) == \
-        mv.predict(loaded, loaded_processor, frames[:5], records[:5])
-    assert mv.cached_model(dataclasses.replace(SMALL, seed=1)) is None  # another config: another key
-    assert spec_hash(mv.spec(SMALL)) != spec_hash(mv.spec(dataclasses.replace(SMALL, steps=4)))
+    assert mini_eval.predict(model, processor, frames[:5], records[:5]) == \
+        mini_eval.predict(loaded, loaded_processor, frames[:5], records[:5])
+    assert mini_train.cached_model(dataclasses.replace(SMALL, seed=1)) is None  # another config: another key
+    assert spec_hash(mini_model.spec(SMALL)) != spec_hash(mini_model.spec(dataclasses.replace(SMALL, steps=4)))
 
 
 def test_evaluate_returns_records_videollm_eval_scores(small):
     model, processor = small
-    records = mv.evaluate(model, processor, "perception", "val", tasks=["physics", "counting"], config=SMALL)
+    records = mini_eval.evaluate(model, processor, "perception", "val", tasks=["physics", "counting"], config=SMALL)
     assert len(records) == 40 and {"id", "correct", "task", "num_options", "parsed"} <= set(records[0])
     assert all(r["parsed"] in "ABC" and not r["missing"] for r in records)
     assert 0 <= accuracy(records) <= 100
     table = accuracy_table(records, "task")
     assert {row["task"] for row in table["rows"]} == {"physics", "counting"}
     assert table["overall"]["n"] == 40
-    name, value = mv.suite_metric(records)
+    name, value = mini_eval.suite_metric(records)
     assert name == "accuracy" and value == accuracy(records)
     as_mlvu = [dict(r, suite="mlvu") for r in records]  # MLVU's headline is M-Avg, the mean over tasks
-    assert mv.suite_metric(as_mlvu) == ("m_avg", m_avg(as_mlvu))
+    assert mini_eval.suite_metric(as_mlvu) == ("m_avg", m_avg(as_mlvu))
     assert m_avg(as_mlvu) == pytest.approx(sum(row["accuracy"] for row in table["rows"]) / 2)
-    assert mv.random_metric([{"suite": "mlvu", "task": t, "options": ["a"] * n}
+    assert mini_eval.random_metric([{"suite": "mlvu", "task": t, "options": ["a"] * n}
                              for t, n in (("x", 2), ("x", 2), ("y", 4))]) == pytest.approx(37.5)
 
 
@@ -104,11 +105,11 @@ def test_bad_inputs(small, data):
     model, processor = small
     frames, records = data
     with pytest.raises(ValueError, match="uint8"):
-        mv.train(model, processor, frames.float(), records, steps=1)
+        mini_train.train(model, processor, frames.float(), records, steps=1)
     with pytest.raises(ValueError, match="videos for"):
-        mv.predict(model, processor, frames[:2], records[:3])
+        mini_eval.predict(model, processor, frames[:2], records[:3])
     with pytest.raises(ValueError, match="heads"):
-        mv.build_model(dataclasses.replace(SMALL, hidden=30, heads=4))
+        mini_model.build_model(dataclasses.replace(SMALL, hidden=30, heads=4))
 
 
 def test_extra_draws_are_fresh_training_scenes_and_cached(tmp_path, monkeypatch):
@@ -117,7 +118,7 @@ def test_extra_draws_are_fresh_training_scenes_and_cached(tmp_path, monkeypatch)
     from videollm.world.suites import generate
 
     monkeypatch.setenv("VIDEOLLM_DATA", str(tmp_path))
-    frames, records = mv.extra_draws("perception", 2, 2, (28, 28))
+    frames, records = mini_data.extra_draws("perception", 2, 2, (28, 28))
     train, test = generate("perception", "train"), generate("perception", "test")
     assert len(frames) == 2 and len(records) == 2 * len(train)
     for f in frames:
@@ -129,19 +130,19 @@ def test_extra_draws_are_fresh_training_scenes_and_cached(tmp_path, monkeypatch)
     assert not {r["id"] for r in records} & {r["id"] for r in train}
     assert not torch.equal(frames[0], frames[1])
     assert len(list((tmp_path / "qa_frames").glob("extra-perception-train-*.npz"))) == 2
-    again, _ = mv.extra_draws("perception", 2, 2, (28, 28))
+    again, _ = mini_data.extra_draws("perception", 2, 2, (28, 28))
     assert all(torch.equal(a, b) for a, b in zip(frames, again))
 
 
 def test_results_table_reports_scores_with_bootstrap_intervals(small):
     model, processor = small
-    rows, markdown = mv.results_table(model, processor, "val", suites=("perception", "mlvu"), n_boot=400)
+    rows, markdown = mini_eval.results_table(model, processor, "val", suites=("perception", "mlvu"), n_boot=400)
     headline = {r["suite"]: r for r in rows if r["task"] == "all"}
     assert set(headline) == {"perception", "mlvu"} and headline["mlvu"]["metric"] == "m_avg"
     for suite, row in headline.items():
-        records = mv.evaluate(model, processor, suite, "val")
-        assert row["model"] == pytest.approx(mv.suite_metric(records)[1]) and row["n"] == len(records)
-        assert row["random"] == pytest.approx(mv.random_metric(records))
+        records = mini_eval.evaluate(model, processor, suite, "val")
+        assert row["model"] == pytest.approx(mini_eval.suite_metric(records)[1]) and row["n"] == len(records)
+        assert row["random"] == pytest.approx(mini_eval.random_metric(records))
     for row in rows:
         low, high = row["ci"]
         assert low <= row["model"] <= high, row

@@ -30,7 +30,7 @@ def quantizers(dim=4):
 
 @pytest.fixture(scope="module")
 def frames():
-    return vqvae.frame_set("train", num_clips=6, frames_per_clip=4, size=32)
+    return vqvae.split_frames("train", num_clips=6, frames_per_clip=4, size=32)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -88,9 +88,9 @@ def test_codebook_loss_trains_the_codes_and_commitment_the_encoder():
 
 
 def test_frame_sets_are_deterministic_and_the_splits_differ():
-    a = vqvae.frame_set("train", num_clips=2, frames_per_clip=3, size=16)
-    b = vqvae.frame_set("train", num_clips=2, frames_per_clip=3, size=16)
-    held = vqvae.frame_set("heldout", num_clips=2, frames_per_clip=3, size=16)
+    a = vqvae.split_frames("train", num_clips=2, frames_per_clip=3, size=16)
+    b = vqvae.split_frames("train", num_clips=2, frames_per_clip=3, size=16)
+    held = vqvae.split_frames("heldout", num_clips=2, frames_per_clip=3, size=16)
     assert a.shape == (6, 3, 16, 16) and a.dtype == torch.float32
     assert torch.equal(a, b)
     assert 0 <= float(a.min()) and float(a.max()) <= 1
@@ -108,7 +108,7 @@ def test_psnr():
 
 
 def test_short_training_beats_a_floor_the_untrained_model_and_the_mean_frame(frames):
-    held = vqvae.frame_set("heldout", num_clips=6, frames_per_clip=2, size=32)
+    held = vqvae.split_frames("heldout", num_clips=6, frames_per_clip=2, size=32)
     config = vt.VQVAEConfig(hidden=32, latent_dim=8, num_codes=64, seed=0)
     model = vt.build_model(config)
     before = vqvae.evaluate(model, held)
@@ -152,7 +152,7 @@ def test_checkpoint_cache_round_trip_and_another_config(tmp_path, monkeypatch, c
     calls = []
     real = vt.train_config
     monkeypatch.setattr(vt, "train_config", lambda *a, **k: calls.append(1) or real(*a, **k))
-    x = vqvae.frame_set("heldout", num_clips=1, frames_per_clip=2, size=32)
+    x = vqvae.split_frames("heldout", num_clips=1, frames_per_clip=2, size=32)
     first = vt.pretrained(TINY, progress=False)
     folder = Path(first.meta["path"])
     assert calls == [1] and not first.meta["cached"] and len(first.meta["history"]["loss"]) == TINY.steps
@@ -191,7 +191,7 @@ def test_bad_input_says_what_is_wrong():
     with pytest.raises(TypeError, match="255"):
         model(torch.zeros(2, 3, 32, 32, dtype=torch.uint8))
     with pytest.raises(ValueError, match="split"):
-        vqvae.frame_set("test")
+        vqvae.split_frames("test")
     with pytest.raises(ValueError, match="same shape"):
         vqvae.psnr(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 4))
     with pytest.raises(ValueError, match="need a codebook"):

@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from videollm.cache import load_or_train, load_weights, save_weights
 from videollm.choices import LETTERS
+from videollm.eval.likelihood import answer_log_likelihood, option_table
 from videollm.eval.metrics import accuracy_table, score
 from videollm.fusion import model as fu
 from videollm.vq import train as vq_train
@@ -244,24 +244,18 @@ def train(model: fu.EarlyFusionLM, data: FusionData, config: FusionConfig, pad_i
 
 @torch.no_grad()
 def option_scores(model: fu.EarlyFusionLM, data: FusionData, pad_id: int, device="cpu",
-                  batch_size: int = 32) -> list[Tensor]:
-    """Sum of log-probabilities of each option's answer tokens: one ``(num_options,)`` tensor per question."""
+                  batch_size: int = 32) -> Tensor:
+    """``(N, k_max)`` summed log-probabilities of each option's answer tokens (``-inf`` where a question has
+    fewer options), as :func:`videollm.eval.likelihood.option_table` lays them out."""
     model.to(device).eval()
-    pairs = [(i, k) for i in range(len(data.records)) for k in range(len(data.options[i]))]
+    pairs = torch.tensor([(i, k) for i in range(len(data.records)) for k in range(len(data.options[i]))])
     scores = torch.empty(len(pairs))
     for s in range(0, len(pairs), batch_size):
-        chunk = torch.tensor(pairs[s:s + batch_size])
+        chunk = pairs[s:s + batch_size]
         batch = _batch(data, chunk[:, 0], chunk[:, 1], pad_id, model.style, device=device)
-        logits = _forward(model, {**batch, "labels": None}).logits.float()
-        logp = F.log_softmax(logits[:, :-1], -1)
-        target = batch["input_ids"][:, 1:]
-        token_logp = logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)
-        scores[s:s + len(chunk)] = (token_logp * batch["answer_mask"][:, 1:]).sum(1).cpu()
-    out, start = [], 0
-    for opts in data.options:
-        out.append(scores[start:start + len(opts)])
-        start += len(opts)
-    return out
+        logits = _forward(model, {**batch, "labels": None}).logits
+        scores[s:s + len(chunk)] = answer_log_likelihood(logits, batch["labels"]).cpu()
+    return option_table(scores, pairs[:, 0], pairs[:, 1], len(data.records))
 
 
 def predict(model: fu.EarlyFusionLM, data: FusionData, pad_id: int, device="cpu") -> dict[str, str]:

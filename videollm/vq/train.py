@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from videollm.cache import cached, checkpoint_dir, load_or_train, load_weights, save_weights
 from videollm.vq import codebook as cb, quantize as vq
-from videollm.vq.vqvae import FSQQuantizer, LFQQuantizer, VQVAE, VectorQuantizer, evaluate, frame_set, psnr
+from videollm.vq.vqvae import FSQQuantizer, LFQQuantizer, VQVAE, VectorQuantizer, evaluate, psnr, split_frames
 from videollm.world import synth
 
 #: Bump when the model, the data or the training loop change what a config trains to.
@@ -184,7 +184,7 @@ def build_model(config: VQVAEConfig = VQVAEConfig(), device="cpu") -> VQVAE:
 
 def train_config(config: VQVAEConfig = VQVAEConfig(), device="cpu", progress: bool = False) -> tuple[VQVAE, dict]:
     """Build and train the model of ``config`` on its training frames: ``(model, history)``."""
-    frames = frame_set("train", config.train_clips, config.frames_per_clip, config.image_size)
+    frames = split_frames("train", config.train_clips, config.frames_per_clip, config.image_size)
     model = build_model(config, device)
     history = train(model, frames, steps=config.steps, batch_size=config.batch_size, lr=config.lr, device=device,
                     seed=config.seed, kmeans_init=config.kmeans_init, restart_every=config.restart_every,
@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         parser.error(f"--device {args.device}: no CUDA device is available here; use --device cpu")
     model = pretrained(config, device=args.device, retrain=args.force, progress=True)
-    held = evaluate(model, frame_set("heldout", 12, 8, config.image_size).to(args.device))
+    held = evaluate(model, split_frames("heldout", 12, 8, config.image_size).to(args.device))
     trained = "cached" if model.meta["cached"] else f"trained in {model.meta['seconds']:.0f} s"
     print(f"{model.meta['path']} ({trained}): held-out PSNR {held['psnr']:.2f} dB, perplexity {held['perplexity']:.1f} "
           f"of {model.num_codes} codes, usage {held['usage']:.0%}")

@@ -17,7 +17,7 @@ The quantiser is pluggable: any module that maps channels-last latents ``(..., D
 
 Training, the cached checkpoint and the ``python -m videollm.vq.train build`` command live in
 :mod:`videollm.vq.train` (which imports this module, never the other way).
-This module also makes the frames to train on (:func:`frame_set`) and measures reconstructions (:func:`psnr`,
+This module also makes the frames to train on (:func:`split_frames`) and measures reconstructions (:func:`psnr`,
 :func:`evaluate`).
 
 There is no upstream checkpoint for a model this small, so there is no "real checkpoint" switch: the course's
@@ -49,7 +49,7 @@ SPLIT_SEEDS = {"train": 10_000, "heldout": 20_000}
 # Data
 
 
-def frame_set(split: str = "train", num_clips: int = 24, frames_per_clip: int = 8, size: int = 32,
+def split_frames(split: str = "train", num_clips: int = 24, frames_per_clip: int = 8, size: int = 32,
               device="cpu", dtype=torch.float32) -> torch.Tensor:
     """Deterministic frames from :func:`videollm.world.synth.make_clip`: ``(num_clips * frames_per_clip, 3, size, size)``.
 
