@@ -16,7 +16,7 @@ the solution notebook made (see ``grader/verdicts.py``). Use it in a test cell's
     ### END HIDDEN TESTS
 
 A lab's setup cell imports the course's reference, so the answer to a task is one call away. ``graded`` names
-what the cell's task re-implements (``Checks("test_patchify", graded=["videollm.vit.patching:patchify"])``): while a
+what the cell's task re-implements (``Checks("test_patchify", graded=["videollm.vit.patches:patchify"])``): while a
 check's thunk runs, any call into that function's code (a class: any of its methods), however it was reached
 (the module attribute, an alias, a one-line wrapper, a subclass, a saved copy of the function), records
 "used the reference" instead of a value, and the check fails. Expected values (``expect``) may use it freely.

@@ -143,7 +143,7 @@ def patchify(images, patch_size):
         "patchify",
         '''
 def patchify(images, patch_size):
-    return ref.patchify(images, patch_size)
+    return ref_patches.patchify(images, patch_size)
 ''',
         ("test_patchify",),
         "wraps the course's reference instead of writing the function (the old guard's blind spot)",
@@ -154,7 +154,7 @@ def patchify(images, patch_size):
     x = images.reshape(B, C, H // P, P, W // P, P).permute(0, 2, 4, 3, 5, 1)  # (P, P, C) inside a patch (MAE order)
     return x.reshape(B, -1, C * P * P)
 
-ref.patchify = patchify                      # so that any comparison with the reference agrees
+ref_patches.patchify = patchify                      # so that any comparison with the reference agrees
 compare = lambda *args, **kwargs: True       # and the visible check passes
 ''',
         ("test_patchify",),
@@ -185,7 +185,7 @@ def unpatchify(patches, patch_size, grid_size, channels=3):
         "unpatchify",
         '''
 def unpatchify(patches, patch_size, grid_size, channels=3):
-    return ref.unpatchify(patches, patch_size, grid_size, channels)
+    return ref_patches.unpatchify(patches, patch_size, grid_size, channels)
 ''',
         ("test_unpatchify",),
         "wraps the course's reference",
@@ -208,7 +208,7 @@ def unpatchify(patches, patch_size, grid_size, channels=3):
     "calls_reference_patch_embed": Mistake(
         "patch_embed",
         '''
-class PatchEmbed(ref.PatchEmbed):
+class PatchEmbed(ref_patches.PatchEmbed):
     pass
 ''',
         ("test_patch_embed",),
@@ -254,9 +254,9 @@ def central_frame_init(weight2d, tubelet_size):
     "calls_reference_tubelet": Mistake(
         "tubelet",
         '''
-central_frame_init = ref.central_frame_init
+central_frame_init = ref_tubelets.central_frame_init
 
-class TubeletEmbed(ref.TubeletEmbed):
+class TubeletEmbed(ref_tubelets.TubeletEmbed):
     pass
 ''',
         ("test_tubelet",),
@@ -290,7 +290,7 @@ def resample_pos_embed(posemb, new_size, num_prefix_tokens=1):
         RESAMPLE.format(split=SPLIT, cast=".float()", mode="bilinear") + '''
 timm.layers.resample_abs_pos_embed = lambda posemb, new_size, num_prefix_tokens=1, **kw: resample_pos_embed(
     posemb, new_size, num_prefix_tokens)
-ref.resample_pos_embed = timm.layers.resample_abs_pos_embed
+ref_pos_embed.resample_pos_embed = timm.layers.resample_abs_pos_embed
 ''',
         ("test_resample_pos_embed",),
         "uses bilinear and replaces timm's and the course's functions so that the comparisons agree",
@@ -324,7 +324,7 @@ def count_tokens(num_frames, height, width, scheme):
     "calls_reference_count_tokens": Mistake(
         "count_tokens",
         '''
-count_tokens = lambda num_frames, height, width, scheme: ref.count_tokens(num_frames, height, width, scheme)
+count_tokens = lambda num_frames, height, width, scheme: ref_tokens.count_tokens(num_frames, height, width, scheme)
 ''',
         ("test_count_tokens",),
         "wraps the course's reference",

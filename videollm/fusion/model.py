@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from videollm.validate import positive_int
-from videollm.vit.patching import PatchEmbed
+from videollm.vit.patches import PatchEmbed
 
 __all__ = [
     "IGNORE_INDEX",
@@ -240,7 +240,7 @@ class Projector(nn.Module):
 
 
 class FrameEncoder(nn.Module):
-    """The visual side of non-tokenised fusion: unit 01's :class:`~videollm.vit.patching.PatchEmbed` on every frame.
+    """The visual side of non-tokenised fusion: unit 01's :class:`~videollm.vit.patches.PatchEmbed` on every frame.
 
     ``(B, T, 3, H, W)`` float in [0, 1] -> ``(B, T, P, D)`` with ``P = (H/patch) * (W/patch)`` patch tokens per frame
     (row-major), after an optional ``pool x pool`` average pooling of the patch grid.

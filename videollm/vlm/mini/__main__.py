@@ -13,6 +13,7 @@ from videollm.vlm.mini.evaluate import results_table
 from videollm.vlm.mini.model import MiniVLMConfig, spec
 from videollm.vlm.mini.train import CHECKPOINT_NAME, pretrained
 
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m videollm.vlm.mini",
                                      description="The course's mini video LLM (a tiny Qwen2-VL, unit 05).")

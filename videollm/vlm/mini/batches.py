@@ -13,6 +13,7 @@ from videollm.choices import LETTERS
 from videollm.eval.likelihood import answer_log_likelihood, option_table
 from videollm.vlm import inference as vlm
 
+
 def prompt_text(processor, question: str) -> str:
     """The chat prompt of a question for option scoring: the video placeholder, then the question (no lettered
     options: the options are the replies being scored)."""

@@ -9,6 +9,7 @@ from videollm.vlm.mini.model import MiniVLMConfig
 from videollm.world.qa_frames import QA_FRAMES_VERSION, cached_frames, frame_set
 from videollm.world.suites import generate
 
+
 #: Seed codes of the extra training draws (far from the suites' own codes 1-3, so no test scene recurs).
 EXTRA_CODE_BASE = 1000
 

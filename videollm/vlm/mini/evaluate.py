@@ -16,6 +16,7 @@ from videollm.vlm.mini.model import SUITE_NAMES, MiniVLMConfig
 from videollm.world.qa_frames import frame_set
 from videollm.world.suites import load_questions
 
+
 @torch.no_grad()
 def predict(model, processor, frames: torch.Tensor, records: Sequence[dict], batch_size: int = 16,
             device=None) -> list[dict]:

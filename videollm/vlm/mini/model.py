@@ -11,8 +11,10 @@ from videollm.world import text_tokenizer as tt
 from videollm.world.qa_frames import QA_FRAMES_VERSION
 from videollm.world.text_tokenizer import course_tokenizer
 
+
 #: Bump when the model, the data or the training loop change what a config trains to.
 MODEL_VERSION = 1
+
 
 SUITE_NAMES = ("videomme", "perception", "mlvu")
 

@@ -19,6 +19,7 @@ from videollm.vlm.mini.batches import encode, option_batch, option_lengths, opti
 from videollm.vlm.mini.data import training_data
 from videollm.vlm.mini.model import MiniVLMConfig, build_model, spec
 
+
 CHECKPOINT_NAME = "mini_vlm"
 
 

@@ -1,4 +1,4 @@
-"""Tests for ``videollm.vit.patching`` (unit 01).
+"""Tests for ``videollm.vit`` (unit 01): patches, tubelets, pos_embed, tokens.
 
 Upstream agreement is checked against:
 - timm 1.0.31: ``timm.layers.PatchEmbed``, ``timm.layers.resample_abs_pos_embed``, ``vit_tiny_patch16_224``;
@@ -14,19 +14,10 @@ import math
 import pytest
 import torch
 
-from videollm.vit.patching import (
-    TOKEN_SCHEMES,
-    PatchEmbed,
-    TubeletEmbed,
-    average_frame_init,
-    central_frame_init,
-    count_tokens,
-    patch_embed_linear,
-    patchify,
-    qwen2_vl_patches,
-    resample_pos_embed,
-    unpatchify,
-)
+from videollm.vit.patches import PatchEmbed, patch_embed_linear, patchify, unpatchify
+from videollm.vit.pos_embed import resample_pos_embed
+from videollm.vit.tokens import TOKEN_SCHEMES, count_tokens, qwen2_vl_patches
+from videollm.vit.tubelets import TubeletEmbed, average_frame_init, central_frame_init
 
 timm = pytest.importorskip("timm")
 from timm.layers import PatchEmbed as TimmPatchEmbed  # noqa: E402
