@@ -23,7 +23,7 @@ from videollm.eval.metrics import accuracy as overall, score
 from videollm.sampling import uniform_indices
 from videollm.world.scenarios import EDGES, EDGE_OUTCOMES, first_edge_times
 from videollm.world.scenes import ACTIONS, COLOR_NAMES, Scene
-from videollm.world.subtitles import Cue, cues_for_frames
+from videollm.world.subtitles import cues_for_frames
 from videollm.world.suites import LETTERS, scene_for
 
 
@@ -33,8 +33,7 @@ def _observed_in(start: int, end: int, frames: np.ndarray) -> bool:
 
 def _cue_texts(scene: Scene, frames: np.ndarray) -> list[str]:
     """Subtitle lines a model would be shown with these frames (lmms-eval's Video-MME subtitle rule)."""
-    cues = [Cue(c.start, c.end, c.text) for c in scene.cues]
-    return [c.text for c in cues_for_frames(cues, frames / scene.fps, fps=scene.fps)]
+    return [c.text for c in cues_for_frames(scene.cues, frames / scene.fps, fps=scene.fps)]
 
 
 def solve(record: dict[str, Any], scene: Scene, frames: np.ndarray | None = None,

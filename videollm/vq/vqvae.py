@@ -40,7 +40,7 @@ from videollm.world import synth
 #: Backgrounds the frames cycle through: flat, smooth and textured (photographs bundled with scikit-image). The
 #: square astronaut photo is left out: at these frame sizes its "seeded crop" is always the whole photo, so every
 #: split would show the same background and a model could memorise it.
-BACKGROUNDS = ("plain", "gradient", "photo:coffee", "photo:chelsea", "photo:rocket")
+FRAME_BACKGROUNDS = ("plain", "gradient", "photo:coffee", "photo:chelsea", "photo:rocket")
 #: First seed of each split; clip ``i`` of a split uses seed ``SPLIT_SEEDS[split] + i``, so splits never share a clip.
 SPLIT_SEEDS = {"train": 10_000, "heldout": 20_000}
 
@@ -54,7 +54,7 @@ def split_frames(split: str = "train", num_clips: int = 24, frames_per_clip: int
     """Deterministic frames from :func:`videollm.world.synth.make_clip`: ``(num_clips * frames_per_clip, 3, size, size)``.
 
     Each clip is rendered at ``2 * size`` pixels and box-filtered down by 2 (anti-aliased edges), with 3 moving
-    shapes over a background from :data:`BACKGROUNDS` (clip ``i`` uses ``BACKGROUNDS[i % 5]``); every third frame
+    shapes over a background from :data:`FRAME_BACKGROUNDS` (clip ``i`` uses ``FRAME_BACKGROUNDS[i % 5]``); every third frame
     is kept, so consecutive frames differ. ``split`` is ``"train"`` or ``"heldout"``: the held-out clips use other
     seeds (:data:`SPLIT_SEEDS`), hence other objects, motions and background colours, and other crops of the same
     three photographs. Values are in ``[0, 1]``.
@@ -68,7 +68,7 @@ def split_frames(split: str = "train", num_clips: int = 24, frames_per_clip: int
     clips = []
     for i in range(num_clips):
         clip = synth.make_clip(SPLIT_SEEDS[split] + i, num_frames=3 * frames_per_clip, height=2 * size,
-                               width=2 * size, num_objects=3, background=BACKGROUNDS[i % len(BACKGROUNDS)])
+                               width=2 * size, num_objects=3, background=FRAME_BACKGROUNDS[i % len(FRAME_BACKGROUNDS)])
         clips.append(clip.frames[::3])
     frames = torch.from_numpy(np.concatenate(clips)).permute(0, 3, 1, 2).to(torch.float32) / 255  # (N, 3, 2s, 2s)
     return F.avg_pool2d(frames, 2).to(device=device, dtype=dtype)

@@ -48,7 +48,7 @@ ACTION_VERBS = {"jump": "jump", "spin": "spin around", "grow": "grow and shrink"
 ACTION_THIRD = {"jump": "jumps", "spin": "spins around", "grow": "grows and shrinks", "blink": "vanishes"}
 EDGE_OUTCOMES = ("it bounces back", "it slides out of view", "it stops before reaching the edge")
 EDGES = ("the left edge", "the right edge", "the top edge", "the bottom edge")
-BACKGROUNDS = ("plain", "gradient", "photo:astronaut", "photo:coffee", "photo:chelsea")
+SCENE_BACKGROUNDS = ("plain", "gradient", "photo:astronaut", "photo:coffee", "photo:chelsea")
 FILLER_LINES = ("Let us watch the table.", "The shapes keep moving.", "Keep your eyes on the screen.",
                 "Things are about to change.", "Look closely now.", "What a busy table.")
 
@@ -90,7 +90,7 @@ class Context:
         return drawn if self.answer is None else self.answer
 
     def builder(self, background: str | None = None) -> SceneBuilder:
-        background = background or str(self.rng.choice(BACKGROUNDS))
+        background = background or str(self.rng.choice(SCENE_BACKGROUNDS))
         return SceneBuilder(self.num_frames, self.fps, self.height, self.width, background, self.rng, self.meta)
 
 

@@ -46,7 +46,7 @@ from videollm.io import write_video
 from videollm.world import synth
 from videollm.world.audio import tone_track
 from videollm.world.glyphs import draw_text, text_size
-from videollm.world.subtitles import Cue as SrtCue, write_srt
+from videollm.world.subtitles import Cue, write_srt
 
 #: Bump whenever the same builder calls would give different arrays (the benchmark cache keys clips on it).
 WORLD_VERSION = 1
@@ -54,10 +54,8 @@ WORLD_VERSION = 1
 SHAPES = ("square", "circle", "triangle", "diamond")
 #: Surface patterns: stripes and checks are drawn in a darker shade of the object's colour and turn with it.
 TEXTURES = ("solid", "stripes", "checks")
-#: Colour names for :data:`videollm.world.synth.PALETTE`, in the same order.
-COLORS: dict[str, tuple[int, int, int]] = dict(
-    zip(("red", "green", "blue", "yellow", "orange", "purple", "cyan", "magenta"), synth.PALETTE)
-)
+#: The objects' colours by name (the synthetic world's palette).
+COLORS: dict[str, tuple[int, int, int]] = synth.COLORS
 COLOR_NAMES = tuple(COLORS)
 #: Actions an object can perform, and how many frames each takes.
 ACTIONS = ("jump", "spin", "grow", "blink")
@@ -91,14 +89,6 @@ class TextOverlay:
     color: tuple[int, int, int] = (255, 255, 255)
     box_color: tuple[int, int, int] = (0, 0, 0)
 
-
-@dataclass(frozen=True)
-class Cue:
-    """One subtitle line, ``start``/``end`` in seconds."""
-
-    start: float
-    end: float
-    text: str
 
 
 @dataclass
@@ -613,7 +603,7 @@ def scene_record(scene: Scene) -> dict[str, Any]:
         "shape": [scene.num_frames, scene.height, scene.width],
         "duration": scene.duration,
         "events": scene.events,
-        "subtitles": [vars(c) for c in scene.cues],
+        "subtitles": [{"start": c.start, "end": c.end, "text": c.text} for c in scene.cues],
         "tones": [list(t) for t in scene.tones],
         "texts": [{**vars(o), "color": list(o.color), "box_color": list(o.box_color)} for o in scene.texts],
         "inserts": [{"frame": s, "frames": inner.num_frames, "meta": inner.meta} for s, inner in scene.inserts],
@@ -636,7 +626,7 @@ def save_scene(scene: Scene, directory: str | Path, name: str, extra: dict[str, 
     out = render(scene)
     audio = tone_track(scene.tones, scene.duration, sample_rate=sample_rate)
     video = write_video(directory / f"{name}.mp4", out.frames, scene.fps, audio=audio, sample_rate=sample_rate)
-    write_srt([SrtCue(c.start, c.end, c.text) for c in scene.cues], directory / f"{name}.srt")
+    write_srt(scene.cues, directory / f"{name}.srt")
     np.savez_compressed(
         directory / f"{name}.npz",
         centre=scene.centre.astype(np.float32), angle=scene.angle.astype(np.float32),

@@ -47,16 +47,18 @@ DYNAMICS = ("linear", "bounce")
 
 #: Object colours for random scenes: eight well-separated colours (Trubetskoy's "distinct colours"); each has a
 #: channel >= 180, while plain backgrounds stay below 128 in every channel, so objects always stand out.
-PALETTE: tuple[tuple[int, int, int], ...] = (
-    (230, 25, 75),  # red
-    (60, 180, 75),  # green
-    (0, 130, 200),  # blue
-    (255, 225, 25),  # yellow
-    (245, 130, 48),  # orange
-    (145, 30, 180),  # purple
-    (70, 240, 240),  # cyan
-    (240, 50, 230),  # magenta
-)
+COLORS: dict[str, tuple[int, int, int]] = {
+    "red": (230, 25, 75),
+    "green": (60, 180, 75),
+    "blue": (0, 130, 200),
+    "yellow": (255, 225, 25),
+    "orange": (245, 130, 48),
+    "purple": (145, 30, 180),
+    "cyan": (70, 240, 240),
+    "magenta": (240, 50, 230),
+}
+#: The colours of :data:`COLORS` in their order (random scenes draw from it by index).
+PALETTE: tuple[tuple[int, int, int], ...] = tuple(COLORS.values())
 
 #: Photographs bundled with scikit-image (no download needed) usable as ``background="photo:<name>"``.
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
