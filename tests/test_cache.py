@@ -1,5 +1,6 @@
 """videollm.cache: where the cache lives; a target appears whole or not at all, readable as any new file would be."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -81,8 +82,6 @@ class Trainer:
 
 
 def test_spec_hash_is_canonical_json_of_the_spec():
-    import dataclasses
-
     @dataclasses.dataclass
     class Config:
         size: tuple = (32, 32)
@@ -145,3 +144,23 @@ def test_retrain_replaces_the_checkpoint_and_a_failed_training_leaves_it(tmp_pat
         cache.load_or_train("toy", {"v": 1}, trainer.train, broken, trainer.load, retrain=True)
     assert cache.cached("toy", {"v": 1}, trainer.load)[0] == 8
     assert len(list((tmp_path / "checkpoints").iterdir())) == 1
+
+
+def test_two_processes_training_the_same_spec_both_succeed(tmp_path, monkeypatch):
+    # The second trainer finishes while the first is still training (two test workers, two lectures): the first
+    # finds a complete folder in its way and keeps it instead of failing or leaving a mix of both.
+    monkeypatch.setenv("VIDEOLLM_DATA", str(tmp_path))
+    other = Trainer(5)
+    first = Trainer(5)
+    real_train = first.train
+
+    def train_while_another_process_finishes():
+        cache.load_or_train("toy", {"v": 1}, other.train, other.save, other.load)
+        return real_train()
+
+    value, meta = cache.load_or_train("toy", {"v": 1}, train_while_another_process_finishes, first.save, first.load)
+    assert value == 5 and not meta["cached"] and other.runs == first.runs == 1
+    assert cache.cached("toy", {"v": 1}, first.load)[0] == 5
+    assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == [Path(meta["path"]).name], "nothing left over"
+    assert cache.load_or_train("toy", {"v": 1}, first.train, first.save, first.load, retrain=True)[0] == 5
+

@@ -114,14 +114,29 @@ def load_or_train(name: str, spec: Any, train: Callable[[], tuple[T, dict]], sav
     try:
         save(artifact, staging)
         (staging / "meta.json").write_text(json.dumps(meta))  # last: its presence means the folder is complete
-        old = folder.with_name(f".{folder.name}-old-{os.getpid()}")
-        if folder.exists():
-            os.replace(folder, old)
-        os.replace(staging, folder)
-        shutil.rmtree(old, ignore_errors=True)
+        _move_into_place(staging, folder, keep_theirs=not retrain)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return artifact, {**meta, "path": str(folder), "cached": False}
+
+
+def _move_into_place(staging: Path, folder: Path, keep_theirs: bool) -> None:
+    """Rename the finished ``staging`` folder to ``folder``. Where another process trained the same spec at the
+    same time and got there first, its complete folder is kept (``keep_theirs``) or moved aside and replaced."""
+    for attempt in range(5):
+        try:
+            os.replace(staging, folder)  # fails if folder is there and not empty
+            return
+        except OSError:
+            if keep_theirs and (folder / "meta.json").exists():
+                return  # the same spec, cached by someone else first: theirs stays, ours is dropped
+            old = folder.with_name(f".{folder.name}-old-{os.getpid()}-{attempt}")
+            try:
+                os.replace(folder, old)
+            except FileNotFoundError:
+                pass
+            shutil.rmtree(old, ignore_errors=True)
+    raise OSError(f"could not move {staging} to {folder}: another process keeps writing it; try again")
 
 
 def save_weights(model, folder: Path) -> None:
