@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -50,3 +51,14 @@ def test_readme_syllabus_is_printed_from_the_registry():
     block = re.search(r"<!-- syllabus: python -m videollm.units -->\n(.*?)\n<!-- /syllabus -->", readme, re.S)
     assert block, "README.md lacks the syllabus block"
     assert block.group(1) == syllabus_table(), "README's syllabus is stale: paste `python -m videollm.units` into it"
+
+
+def test_every_module_of_a_unit_package_says_which_unit_it_serves():
+    numbers = {u.package: u.number for u in UNITS}
+    missing = []
+    for path in sorted((ROOT / "videollm").glob("*/**/*.py")):
+        number = numbers[path.relative_to(ROOT / "videollm").parts[0]]
+        doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+        if not doc.startswith(f"Unit {number}"):
+            missing.append(str(path.relative_to(ROOT)))
+    assert not missing, f"these modules' docstrings do not start with their unit ('Unit NN ...'): {missing}"

@@ -1,4 +1,4 @@
-"""The baseline table: how well chance, a blind model and frame-limited oracles do on every suite.
+"""Unit 09 — the baseline table: how well chance, a blind model and frame-limited oracles do on every suite.
 
 Video-MME is scored with and without subtitles (as the real leaderboard is), MLVU by M-Avg (the unweighted mean
 of its per-task accuracies), PerceptionTest and Video-MME by overall accuracy. Everything here reads annotations

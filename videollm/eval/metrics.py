@@ -1,4 +1,4 @@
-"""Multiple-choice metrics: accuracy per group, M-Avg, random baselines, circular evaluation, bootstrap CIs.
+"""Unit 09 — multiple-choice metrics: accuracy per group, M-Avg, random baselines, circular evaluation, bootstrap CIs.
 
 Everything here works on plain lists of question dicts (one JSON line of a course suite each) and prediction
 dicts, so it can score any benchmark laid out the same way. A question carries at least ``id``, ``task``,

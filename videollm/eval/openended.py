@@ -1,4 +1,4 @@
-"""Scoring open-ended answers: against reference texts, by sentence embeddings, or by an LLM judge.
+"""Unit 09 — scoring open-ended answers: against reference texts, by sentence embeddings, or by an LLM judge.
 
 Three ways to decide whether "someone plays the guitar" answers "what is the man doing?" when the reference
 is "playing a guitar", from strict and cheap to lenient and expensive:

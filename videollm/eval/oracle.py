@@ -1,4 +1,4 @@
-"""Baselines that say how hard each suite is: oracles that read the annotations, and a blind model.
+"""Unit 09 — baselines that say how hard each suite is: oracles that read the annotations, and a blind model.
 
 - The **annotation oracle** answers from the scene's ground truth restricted to the frames it is shown
   (:func:`solve`). With every frame it must score 100% (a test checks it: otherwise a question is ill-posed).

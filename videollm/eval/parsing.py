@@ -1,4 +1,4 @@
-"""Turn a model's free-text reply into an option letter, exactly the way lmms-eval does (unit 09).
+"""Unit 09 — turn a model's free-text reply into an option letter, exactly the way lmms-eval does.
 
 A video LLM asked a multiple-choice question answers in prose: ``"B"``, ``"The answer is (B)."``,
 ``"Based on the video, C"``, ``"答案是B"``, a paragraph of reasoning, a refusal. Before anything can be scored

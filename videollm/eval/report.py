@@ -1,4 +1,4 @@
-"""The results command: score a predictions file against a course suite and print a leaderboard-style table.
+"""Unit 09 — the results command: score a predictions file against a course suite and print a leaderboard-style table.
 
 ``python -m videollm.eval SUITE PREDICTIONS.jsonl [options]`` (run with ``--help`` for the options).
 

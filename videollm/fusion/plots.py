@@ -1,4 +1,4 @@
-"""Pictures for unit 03 (early fusion): token sequences of both fusion styles and accuracy against random.
+"""Unit 03 — pictures: token sequences of both fusion styles and accuracy against random.
 
 Functions build and return a new ``matplotlib.figure.Figure`` (nothing touches pyplot's global state). Artists
 carry a ``gid``: ``"token-<kind>"`` on every token box of :func:`token_sequences`, ``"accuracy-bars"`` and

@@ -1,4 +1,4 @@
-"""Training and evaluating the unit 03 early-fusion models, and their cached checkpoints.
+"""Unit 03 — training and evaluating the early-fusion models, and their cached checkpoints.
 
 - :class:`FusionConfig` names everything that decides a trained model; :func:`spec` adds the versions (its hash
   keys the checkpoint).

@@ -1,4 +1,4 @@
-"""Motion between frames (unit 04): block matching, block-level ground truth, and the end-point error.
+"""Unit 04 — motion between frames: block matching, block-level ground truth, and the end-point error.
 
 Block matching is the motion estimate codecs and Video-LaVIT's motion tokens start from. For every ``B x B`` block
 of the current frame ``I_t`` it searches displacements ``(i, j)`` with ``|i|, |j| <= R`` and keeps

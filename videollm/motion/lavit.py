@@ -1,4 +1,4 @@
-"""Codec motion vectors as Video-LaVIT's motion input (unit 04).
+"""Unit 04 — codec motion vectors as Video-LaVIT's motion input.
 
 A video encoder already did the motion search: every P-frame block carries a vector to where its content was in
 the reference frame. Decoders can hand those vectors out (PyAV: ``flags2=+export_mvs``, then

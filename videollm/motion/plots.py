@@ -1,4 +1,4 @@
-"""Pictures for unit 04 (motion): block fields as arrows on frames, error maps, motion strips, token grids.
+"""Unit 04 — pictures: block fields as arrows on frames, error maps, motion strips, token grids.
 
 Block fields are ``(H/B, W/B, 2)`` ``(dx, dy)`` per block (``dy > 0`` points down), as
 :func:`videollm.motion.estimate.block_matching` and :func:`videollm.motion.lavit.vectors_to_field` return them; frames are

@@ -1,4 +1,4 @@
-"""A small motion tokenizer in the shape of Video-LaVIT's (unit 04): motion fields -> discrete tokens -> motion fields.
+"""Unit 04 — a small motion tokenizer in the shape of Video-LaVIT's: motion fields -> discrete tokens -> motion fields.
 
 Video-LaVIT gives the language model a clip as one keyframe plus *motion tokens*. Its motion tokenizer reads the
 ``(2, T=24, 20, 36)`` motion input (:func:`videollm.motion.lavit.lavit_motion_input`), runs a spatio-temporal

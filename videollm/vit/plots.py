@@ -1,4 +1,4 @@
-"""Pictures for unit 01 (ViT patching): patch grids, patch strips, position embeddings, merge groups, token counts.
+"""Unit 01 — pictures: patch grids, patch strips, position embeddings, merge groups, token counts.
 
 Every function either draws on an ``Axes`` you pass (``draw_*``, returns that Axes) or builds and returns a new
 ``matplotlib.figure.Figure``. Nothing here calls ``plt.show()``; notebooks display the returned figure.

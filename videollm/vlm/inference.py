@@ -1,4 +1,4 @@
-"""Video question answering with transformers' real VLM classes: Qwen2-VL, Qwen2.5-VL and LLaVA-OneVision.
+"""Unit 05 — video question answering with transformers' real VLM classes: Qwen2-VL, Qwen2.5-VL and LLaVA-OneVision.
 
 Two ways to get a model, one code path after that:
 

@@ -1,4 +1,4 @@
-"""LLaVA-OneVision's visual token budget: AnyRes-Max-9 tiling, unpadding, newline tokens, video frame pooling.
+"""Unit 05 — LLaVA-OneVision's visual token budget: AnyRes-Max-9 tiling, unpadding, newline tokens, video frame pooling.
 
 Reference functions for unit 05, written from the LLaVA-NeXT code (``llava/mm_utils.py``, ``llava_arch.py``) and
 checked against transformers 5.23.0 (``select_best_resolution``, ``modeling_llava_onevision``'s

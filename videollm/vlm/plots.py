@@ -1,4 +1,4 @@
-"""Pictures for unit 05 (LLaVA-OneVision and Qwen2-VL): AnyRes tiling, best-resolution scores, token maps, token
+"""Unit 05 — pictures: AnyRes tiling, best-resolution scores, token maps, token
 budgets, M-RoPE position ids and leaderboard bars.
 
 Every function takes data that the reference code (:mod:`videollm.vlm.llava_ov`, :mod:`videollm.vlm.qwen_vl`) computed and

@@ -1,4 +1,4 @@
-"""Qwen2-VL / Qwen2.5-VL: dynamic resolution (``smart_resize``), video token budgets and M-RoPE position ids.
+"""Unit 05 — Qwen2-VL / Qwen2.5-VL: dynamic resolution (``smart_resize``), video token budgets and M-RoPE position ids.
 
 Reference functions for unit 05, following ``qwen-vl-utils`` 0.0.10 (QwenLM/Qwen2.5-VL @ f0af299,
 ``vision_process.py``) and the original Qwen2-VL ``get_rope_index`` (the rule the released checkpoints were

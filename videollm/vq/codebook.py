@@ -1,4 +1,4 @@
-"""Learning a codebook without its loss (unit 02): EMA updates, k-means initialisation, dead-code restarts.
+"""Unit 02 — learning a codebook without its loss: EMA updates, k-means initialisation, dead-code restarts.
 
 The VQ-VAE paper's appendix replaces the codebook loss by exponential moving averages: each code becomes the
 running mean of the latents assigned to it. :class:`EMACodebook` follows DeepMind's reference

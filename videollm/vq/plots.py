@@ -1,4 +1,4 @@
-"""Pictures for unit 02 (VQ tokenisation): Voronoi cells of a codebook, straight-through gradients, code usage,
+"""Unit 02 — pictures: Voronoi cells of a codebook, straight-through gradients, code usage,
 training curves, reconstructions and token maps.
 
 Every function either draws on an ``Axes`` you pass (``draw_*``, returns that Axes) or builds and returns a new

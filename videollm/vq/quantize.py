@@ -1,4 +1,4 @@
-"""Vector quantisation (unit 02), the core: nearest-code lookup, the straight-through estimator, the VQ-VAE losses,
+"""Unit 02 — vector quantisation, the core: nearest-code lookup, the straight-through estimator, the VQ-VAE losses,
 and codebook statistics. EMA codebooks, k-means initialisation and dead-code restarts are in
 :mod:`videollm.vq.codebook`; FSQ and LFQ in :mod:`videollm.vq.scalar_quant`.
 

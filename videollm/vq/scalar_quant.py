@@ -1,4 +1,4 @@
-"""Quantisers without a codebook (unit 02): FSQ and LFQ.
+"""Unit 02 — quantisers without a codebook: FSQ and LFQ.
 
 **FSQ** (finite scalar quantisation, Mentzer et al. 2023): bound each of the ``d`` latent channels with a scaled
 tanh, round it to one of ``L_i`` levels, and read the code index off the rounded values in mixed radix. The

@@ -1,4 +1,4 @@
-"""Training the unit-02 VQ-VAE, and the course's cached checkpoint ("load if present, else train").
+"""Unit 02 — training the unit-02 VQ-VAE, and the course's cached checkpoint ("load if present, else train").
 
 - :func:`train` fits a :class:`videollm.vq.vqvae.VQVAE` to frames with Adam on ``MSE(recon, x) + quantiser loss``,
   optionally starting the codes with k-means on the first encoder outputs and restarting dead codes every few

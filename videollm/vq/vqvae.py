@@ -1,4 +1,4 @@
-"""A small convolutional VQ-VAE for video frames (unit 02): frames in, a grid of discrete tokens, frames out.
+"""Unit 02 — a small convolutional VQ-VAE for video frames: frames in, a grid of discrete tokens, frames out.
 
     frames (B, 3, H, W) --Encoder--> z (B, D, H/f, W/f) --quantiser--> q (B, D, H/f, W/f) --Decoder--> (B, 3, H, W)
                                                          \\-> indices (B, H/f, W/f): the frame's tokens

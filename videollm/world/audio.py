@@ -1,4 +1,4 @@
-"""Sound tracks of pure tones that mark events, and a detector that finds them again.
+"""Unit 00 — sound tracks of pure tones that mark events, and a detector that finds them again.
 
 The synthetic world marks events on its sound track (a 440 Hz beep when an object jumps, ...), so a question
 can be answered from sound alone and a model that binds audio to video can be tested. Two functions:

@@ -1,4 +1,4 @@
-"""The course's clips: the manifest in ``data/manifest.json`` and an on-demand cache of the generated media.
+"""Unit 00 — the course's clips: the manifest in ``data/manifest.json`` and an on-demand cache of the generated media.
 
 Nothing here is downloaded. Each clip in the manifest is a seed plus :func:`videollm.world.synth.make_clip`
 parameters; the first time a clip is asked for, it is generated and written to the cache as

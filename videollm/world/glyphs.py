@@ -1,4 +1,4 @@
-"""A built-in 5x7 bitmap font for on-screen text (signs, captions, scoreboards) in synthetic clips.
+"""Unit 00 — a built-in 5x7 bitmap font for on-screen text (signs, captions, scoreboards) in synthetic clips.
 
 OCR questions ("what word is written on the sign?") need text whose pixels are known exactly. A font file or
 a system font would render differently from machine to machine; this module's glyph table is plain data, so the

@@ -1,4 +1,5 @@
-"""Pictures of the event world (units 00 and 09): what happens when in a scene, and what sampled frames show.
+"""Unit 00 — pictures of the event world (used by unit 09 too): what happens when in a scene, and what sampled frames
+show.
 
 - :func:`event_timeline`: one row per object (when it is in the scene, its actions), camera look-aways, signs,
   cut-ins, subtitle cues and tones, against time.

@@ -1,4 +1,5 @@
-"""Training and evaluation sets for the course's small video LLMs: each benchmark question with a few of its frames.
+"""Unit 00 — training and evaluation sets for the course's small video LLMs: each benchmark question with a few of
+its frames.
 
 A model that answers from ``T`` uniformly sampled frames needs only those frames, so nothing is decoded: each
 question's scene is regenerated from its record (:func:`videollm.world.suites.scene_for`) and only the sampled

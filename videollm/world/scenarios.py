@@ -1,4 +1,4 @@
-"""One scene and one multiple-choice question per call, for every task of the course's suites.
+"""Unit 00 — one scene and one multiple-choice question per call, for every task of the course's suites.
 
 Every task follows the same recipe, which is what keeps a *blind* model (question text only) at chance:
 

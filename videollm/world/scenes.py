@@ -1,4 +1,4 @@
-"""The course's event world: shapes on a table, filmed by a camera, doing things at known times.
+"""Unit 00 — the course's event world: shapes on a table, filmed by a camera, doing things at known times.
 
 Version 1 of the synthetic world (:mod:`videollm.world.synth`) moves shapes over a background. The benchmark suites
 (:mod:`videollm.world.suites`) need *events*: objects entering and leaving, jumping, spinning, stopping; the camera

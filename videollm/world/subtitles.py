@@ -1,4 +1,4 @@
-"""Subtitles: SubRip (``.srt``) files and the lines a video LLM is shown with its frames.
+"""Unit 00 — subtitles: SubRip (``.srt``) files and the lines a video LLM is shown with its frames.
 
 Video-MME is scored twice, without and with subtitles. In the "with subtitles" setting lmms-eval does not give
 the model the whole transcript: it keeps only the subtitle lines on screen at the frames it samples, and puts

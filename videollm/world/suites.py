@@ -1,4 +1,4 @@
-"""The course's three benchmark suites: what they contain, how they are generated, and how to read them.
+"""Unit 00 — the course's three benchmark suites: what they contain, how they are generated, and how to read them.
 
 =============  ===============================  =========  ===========================================
 suite          mirrors                          options    tasks (duration buckets)

@@ -1,4 +1,4 @@
-"""The course's synthetic video world (first version): coloured shapes moving over a background.
+"""Unit 00 — the course's synthetic video world (first version): coloured shapes moving over a background.
 
 Every clip is a pure function of its seed and parameters, so a clip can be regenerated anywhere instead of
 being downloaded, and it comes with exact ground truth:

@@ -1,4 +1,4 @@
-"""The course's offline text tokenizer: a small byte-level BPE trained in code on the course's own text.
+"""Unit 00 — the course's offline text tokenizer: a small byte-level BPE trained in code on the course's own text.
 
 Real video LLMs ship a tokenizer with their checkpoint (Qwen2-VL: a byte-level BPE of 151 k tokens). The course
 runs offline and builds its models from tiny configs, so it needs a tokenizer that exists without a download.

@@ -1,4 +1,4 @@
-"""The mini video LLM: a tiny ``Qwen2VLForConditionalGeneration`` trained from scratch on the course's suites.
+"""Unit 05 — the mini video LLM: a tiny ``Qwen2VLForConditionalGeneration`` trained from scratch on the course's suites.
 
 The proof that the whole stack works end to end: transformers' real Qwen2-VL class (vision tower, 2x2 patch
 merger, M-RoPE decoder) with the course's offline tokenizer and processor (:mod:`videollm.vlm.inference`), trained on the

@@ -1,4 +1,4 @@
-"""``python -m videollm.vlm.mini build|info|evaluate``: train and cache the mini video LLM, or score it."""
+"""Unit 05 — ``python -m videollm.vlm.mini build|info|evaluate``: train and cache the mini video LLM, or score it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Option scoring on the real Qwen2-VL forward: prompts, one row per (question, option), and the summed
+"""Unit 05 — option scoring on the real Qwen2-VL forward: prompts, one row per (question, option), and the summed
 log-probability of each option's tokens given the video and the question."""
 
 from __future__ import annotations

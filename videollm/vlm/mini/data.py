@@ -1,4 +1,4 @@
-"""The mini video LLM's training questions with their frames: the suites' training splits and fresh draws."""
+"""Unit 05 — the mini video LLM's training questions with their frames: the suites' training splits and fresh draws."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Scoring the mini video LLM on the suites with :mod:`videollm.eval`, against the random and blind baselines."""
+"""Unit 05 — scoring the mini video LLM on the suites with :mod:`videollm.eval`, against the random and blind
+baselines."""
 
 from __future__ import annotations
 

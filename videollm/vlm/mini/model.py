@@ -1,4 +1,4 @@
-"""The mini video LLM's configuration and model: a tiny ``Qwen2VLForConditionalGeneration`` built in code."""
+"""Unit 05 — the mini video LLM's configuration and model: a tiny ``Qwen2VLForConditionalGeneration`` built in code."""
 
 from __future__ import annotations
 

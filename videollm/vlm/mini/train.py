@@ -1,4 +1,4 @@
-"""Training the mini video LLM, and its cached checkpoint (:func:`videollm.cache.load_or_train`)."""
+"""Unit 05 — training the mini video LLM, and its cached checkpoint (:func:`videollm.cache.load_or_train`)."""
 
 from __future__ import annotations
 
