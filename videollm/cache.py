@@ -67,15 +67,21 @@ def checkpoint_dir(name: str, spec: Any) -> Path:
     return data_dir() / "checkpoints" / f"{name}-{spec_hash(spec)[:16]}"
 
 
+def cached_meta(name: str, spec: Any) -> dict | None:
+    """The ``meta.json`` of a complete checkpoint of ``spec`` (nothing is loaded), else None."""
+    try:
+        meta = json.loads((checkpoint_dir(name, spec) / "meta.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return meta if isinstance(meta, dict) and meta.get("hash") == spec_hash(spec) else None
+
+
 def cached(name: str, spec: Any, load: Callable[[Path], T]) -> tuple[T, dict] | None:
     """``(load(folder), meta)`` when the checkpoint of ``spec`` is complete and loads; else None (with a note on
     stderr when a folder is there but cannot be read)."""
     folder = checkpoint_dir(name, spec)
-    try:
-        meta = json.loads((folder / "meta.json").read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(meta, dict) or meta.get("hash") != spec_hash(spec):
+    meta = cached_meta(name, spec)
+    if meta is None:
         return None
     try:
         artifact = load(folder)

@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from videollm.cache import cached, checkpoint_dir, load_or_train, load_weights, save_weights
+from videollm.cache import cached_meta, checkpoint_dir, load_or_train, load_weights, save_weights
 from videollm.motion.estimate import block_ground_truth
 from videollm.vq.codebook import EMACodebook, kmeans, restart_dead_codes
 from videollm.vq.quantize import perplexity
@@ -339,7 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Video-LaVIT: 24 frames x 20x36 -> {lavit} = {math.prod(lavit)} tokens")
         print(f"course:      {config.num_frames} frames x {config.grid[0]}x{config.grid[1]} -> {config.latent_grid} "
               f"= {config.num_tokens} tokens")
-        found = cached("motion_tokenizer", spec(config), lambda folder: None)
+        found = cached_meta("motion_tokenizer", spec(config))
         print(f"checkpoint:  {checkpoint_dir('motion_tokenizer', spec(config))} ({'cached' if found else 'absent'})")
         return 0
     try:

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from videollm.cache import cached, checkpoint_dir, load_or_train, load_weights, save_weights
+from videollm.cache import cached_meta, checkpoint_dir, load_or_train, load_weights, save_weights
 from videollm.vq import codebook as cb, quantize as vq
 from videollm.vq.vqvae import FSQQuantizer, LFQQuantizer, VQVAE, VectorQuantizer, evaluate, psnr, split_frames
 from videollm.world import synth
@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = VQVAEConfig()
     if args.command == "info":
-        found = cached(CHECKPOINT_NAME, spec(config), lambda folder: None)
+        found = cached_meta(CHECKPOINT_NAME, spec(config))
         print(f"{checkpoint_dir(CHECKPOINT_NAME, spec(config))}: {'cached' if found else 'absent'}")
         return 0
     if args.device.startswith("cuda") and not torch.cuda.is_available():

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import torch
 
-from videollm.cache import cached, checkpoint_dir
+from videollm.cache import cached_meta, checkpoint_dir
 from videollm.vlm.mini.evaluate import results_table
 from videollm.vlm.mini.model import MiniVLMConfig, spec
 from videollm.vlm.mini.train import CHECKPOINT_NAME, pretrained
@@ -31,10 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = MiniVLMConfig()
     if args.command == "info":
-        found = cached(CHECKPOINT_NAME, spec(config), lambda folder: None)
-        print(f"{checkpoint_dir(CHECKPOINT_NAME, spec(config))}: {'cached' if found else 'absent'}")
-        if found is not None and found[1].get("history"):
-            meta, h = found[1], found[1]["history"]
+        meta = cached_meta(CHECKPOINT_NAME, spec(config))
+        print(f"{checkpoint_dir(CHECKPOINT_NAME, spec(config))}: {'cached' if meta else 'absent'}")
+        if meta is not None and meta.get("history"):
+            h = meta["history"]
             print(f"trained {len(h['step'])} steps in {meta['seconds']:.0f} s; final loss "
                   f"{np.mean(h['loss'][-20:]):.3f}, batch accuracy {np.mean(h['accuracy'][-20:]):.0%}")
         return 0
