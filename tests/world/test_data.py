@@ -10,7 +10,7 @@ import av
 import numpy as np
 import pytest
 
-from videollm.world import data, synth
+from videollm.world import clips, data, shapes
 
 TINY = [
     {"name": "tiny", "description": "test clip", "seed": 5, "num_frames": 10, "height": 32, "width": 48,
@@ -45,14 +45,14 @@ def decode(path):
 
 def test_repository_manifest(monkeypatch):
     monkeypatch.delenv("VIDEOLLM_MANIFEST", raising=False)
-    clips = data.manifest()
-    assert {"bouncing_shapes", "photo_astronaut", "photo_coffee", "long_drift"} <= set(clips)
-    signature = inspect.signature(synth.make_clip)
-    for name in clips:
+    entries = data.manifest()
+    assert {"bouncing_shapes", "photo_astronaut", "photo_coffee", "long_drift"} <= set(entries)
+    signature = inspect.signature(clips.make_clip)
+    for name in entries:
         params = data.clip_params(name)
         signature.bind(**params)  # every entry is a valid make_clip call
         assert params["height"] % 2 == 0 and params["width"] % 2 == 0, "yuv420p needs even sizes"
-        assert clips[name].get("description"), f"{name} needs a description"
+        assert entries[name].get("description"), f"{name} needs a description"
     assert data.clip_params("long_drift")["num_frames"] == 240 and data.clip_params("long_drift")["fps"] == 24
     assert data.clip_params("photo_astronaut")["background"] == "photo:astronaut"
     assert data.manifest_path() == Path(data.__file__).resolve().parents[2] / "data" / "manifest.json"
@@ -72,7 +72,7 @@ def test_clip_path_generates_then_reuses(env, monkeypatch):
     def must_not_run(**kwargs):
         raise AssertionError("a current cached clip must be reused, not generated again")
 
-    monkeypatch.setattr(synth, "make_clip", must_not_run)
+    monkeypatch.setattr(clips, "make_clip", must_not_run)
     assert data.clip_path("tiny") == path
     data.ground_truth("tiny")
     assert {p.name: p.stat().st_mtime_ns for p in cache.iterdir()} == stamps
@@ -80,7 +80,7 @@ def test_clip_path_generates_then_reuses(env, monkeypatch):
 
 def test_ground_truth_matches_the_generator(env):
     gt = data.ground_truth("tiny")
-    clip = synth.make_clip(5, num_frames=10, height=32, width=48, fps=8, num_objects=2, max_speed=3)
+    clip = clips.make_clip(5, num_frames=10, height=32, width=48, fps=8, num_objects=2, max_speed=3)
     for key in ("boxes", "visible", "motion", "segmentation"):
         np.testing.assert_array_equal(gt[key], getattr(clip, key), err_msg=key)
     assert gt["meta"] == clip.meta and gt["fps"] == 8 and gt["codec"] == "h264"
@@ -105,7 +105,7 @@ def test_regenerates_when_the_spec_changes(env):
     second = data.ground_truth("tiny")
     assert second["clip_hash"] == data.clip_hash("tiny") and second["meta"]["seed"] == 99
     assert not np.array_equal(decode(cache / "tiny.mp4"), old_frames)
-    expected = synth.make_clip(99, num_frames=10, height=32, width=48, fps=8, num_objects=2, max_speed=3)
+    expected = clips.make_clip(99, num_frames=10, height=32, width=48, fps=8, num_objects=2, max_speed=3)
     np.testing.assert_array_equal(second["motion"], expected.motion)
 
     # Only what determines the files counts: a new description, or spelling out a default, changes nothing.
@@ -118,7 +118,7 @@ def test_regenerates_when_the_spec_changes(env):
 def test_regenerates_when_the_generator_version_changes(env, monkeypatch):
     data.clip_path("tiny")
     old = data.clip_hash("tiny")
-    monkeypatch.setattr(synth, "SYNTH_VERSION", synth.SYNTH_VERSION + 1)
+    monkeypatch.setattr(data, "WORLD_VERSION", shapes.WORLD_VERSION + 1)
     assert data.clip_hash("tiny") != old
     assert data.build_all(["tiny"])[0]["status"] == "generated"
 

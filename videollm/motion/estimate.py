@@ -6,7 +6,7 @@ of the current frame ``I_t`` it searches displacements ``(i, j)`` with ``|i|, |j
     m(p, q) = argmin_{i, j} || I_t(p, q) - I_{t-1}(p - i, q - j) ||_1      (sum of absolute differences)
 
 so ``m = (dx, dy)`` says the block's content was at ``p - m`` in the previous frame: the convention of
-:mod:`videollm.world.synth` and :mod:`videollm.world.scenes`. Candidates that reach outside the previous frame are not
+:mod:`videollm.world.clips` and :mod:`videollm.world.scenes`. Candidates that reach outside the previous frame are not
 considered; ties go to the smallest displacement (``|dx| + |dy|``, then row-major), so a flat region gets zero
 motion rather than an arbitrary vector.
 

@@ -17,7 +17,7 @@ Video-LaVIT (jy0205/LaVIT, ``VideoLaVIT/models/transform.py``) turns a clip's re
 ``(T, H/16, W/16, 2)`` field, and :func:`vectors_to_field` does the same with array operations:
 
 1. **value**: ``source * (motion_x, motion_y) / motion_scale`` pixels. For a past reference that is ``dst - src``,
-   the displacement ``(dx, dy)`` of :mod:`videollm.world.synth` and :mod:`videollm.world.scenes` (content at ``p`` was at
+   the displacement ``(dx, dy)`` of :mod:`videollm.world.clips` and :mod:`videollm.world.scenes` (content at ``p`` was at
    ``p - (dx, dy)``); the sign of ``source`` keeps the direction right for a future reference.
 2. **placement**: the vector belongs to the 16x16 cell holding its block's centre ``dst``, clipped into the frame.
 3. **pooling**: Video-LaVIT writes each vector at one pixel of a map filled with -10000 and max-pools it 16x16, so

@@ -8,7 +8,7 @@ per 24-frame clip**, against 24 x 20 x 36 = 17,280 motion cells (:func:`tokens_p
 
 The course's tokenizer keeps that structure at toy size so it trains on a laptop CPU in about half a minute:
 
-- input: ``(B, 2, T, h, w)`` block motion of the synthetic world (:mod:`videollm.world.synth`) at its native 16x16 grid
+- input: ``(B, 2, T, h, w)`` block motion of the synthetic world (:mod:`videollm.world.clips`) at its native 16x16 grid
   (``T = 12`` frames, one GOP, on an 8 x 10 grid for 128 x 160 clips), divided by the clips' top speed;
 - encoder: each stage merges a ``(t, h, w)``-stride neighbourhood into one cell and mixes it with a linear layer
   (a 3-D convolution whose kernel equals its stride; far edges are zero-padded, so a size ``n`` becomes
@@ -45,7 +45,8 @@ from videollm.cache import cached_meta, checkpoint_dir, load_or_train, load_weig
 from videollm.motion.estimate import block_ground_truth
 from videollm.vq.codebook import EMACodebook, kmeans, restart_dead_codes
 from videollm.vq.quantize import perplexity
-from videollm.world import synth
+from videollm.world import clips
+from videollm.world.shapes import WORLD_VERSION
 
 #: Bump when the architecture or the training recipe changes: old checkpoints are then retrained, not loaded.
 TOKENIZER_VERSION = 1
@@ -214,7 +215,7 @@ def motion_fields(seeds: Sequence[int], config: TokenizerConfig = TokenizerConfi
     fields = []
     for seed in seeds:
         rng = np.random.default_rng(seed)
-        clip = synth.make_clip(int(seed), num_frames=config.num_frames + 1, height=16 * h, width=16 * w,
+        clip = clips.make_clip(int(seed), num_frames=config.num_frames + 1, height=16 * h, width=16 * w,
                                num_objects=int(rng.integers(2, 7)), max_speed=config.max_speed,
                                dynamics=("bounce", "linear")[int(rng.integers(2))])
         fields.append(block_ground_truth(clip.motion[1:], 16))             # (T, h, w, 2)
@@ -305,7 +306,7 @@ def _train(config: TokenizerConfig, device, log) -> tuple[MotionTokenizer, dict]
 def spec(config: TokenizerConfig = TokenizerConfig()) -> dict:
     """What decides the trained weights: the config, :data:`TOKENIZER_VERSION` and the synthetic world's version
     (its hash keys the checkpoint)."""
-    return {"config": config, "tokenizer": TOKENIZER_VERSION, "synth": synth.SYNTH_VERSION}
+    return {"config": config, "tokenizer": TOKENIZER_VERSION, "world": WORLD_VERSION}
 
 
 def pretrained(config: TokenizerConfig = TokenizerConfig(), device="cpu", retrain: bool = False,

@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from videollm.cache import cached_meta, checkpoint_dir, load_or_train, load_weights, save_weights
 from videollm.vq import codebook as cb, quantize as vq
 from videollm.vq.vqvae import FSQQuantizer, LFQQuantizer, VQVAE, VectorQuantizer, evaluate, psnr, split_frames
-from videollm.world import synth
+from videollm.world.shapes import WORLD_VERSION
 
 #: Bump when the model, the data or the training loop change what a config trains to.
 MODEL_VERSION = 2
@@ -150,7 +150,7 @@ class VQVAEConfig:
 def spec(config: VQVAEConfig = VQVAEConfig()) -> dict:
     """What decides the trained weights: the config, the model/training version and the synthetic world's version
     (its hash keys the checkpoint)."""
-    return {"config": config, "model_version": MODEL_VERSION, "synth_version": synth.SYNTH_VERSION}
+    return {"config": config, "model_version": MODEL_VERSION, "world_version": WORLD_VERSION}
 
 
 def build_quantizer(config: VQVAEConfig, device=None):

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from videollm.vq import quantize as vq, scalar_quant
-from videollm.world import synth
+from videollm.world import clips
 
 #: Backgrounds the frames cycle through: flat, smooth and textured (photographs bundled with scikit-image). The
 #: square astronaut photo is left out: at these frame sizes its "seeded crop" is always the whole photo, so every
@@ -51,7 +51,7 @@ SPLIT_SEEDS = {"train": 10_000, "heldout": 20_000}
 
 def split_frames(split: str = "train", num_clips: int = 24, frames_per_clip: int = 8, size: int = 32,
               device="cpu", dtype=torch.float32) -> torch.Tensor:
-    """Deterministic frames from :func:`videollm.world.synth.make_clip`: ``(num_clips * frames_per_clip, 3, size, size)``.
+    """Deterministic frames from :func:`videollm.world.clips.make_clip`: ``(num_clips * frames_per_clip, 3, size, size)``.
 
     Each clip is rendered at ``2 * size`` pixels and box-filtered down by 2 (anti-aliased edges), with 3 moving
     shapes over a background from :data:`FRAME_BACKGROUNDS` (clip ``i`` uses ``FRAME_BACKGROUNDS[i % 5]``); every third frame
@@ -65,12 +65,12 @@ def split_frames(split: str = "train", num_clips: int = 24, frames_per_clip: int
         raise ValueError(f"need at least one clip and one frame per clip; got {num_clips} x {frames_per_clip}")
     if size < 8 or size % 2:
         raise ValueError(f"size must be an even number of pixels >= 8; got {size}")
-    clips = []
+    kept = []
     for i in range(num_clips):
-        clip = synth.make_clip(SPLIT_SEEDS[split] + i, num_frames=3 * frames_per_clip, height=2 * size,
+        clip = clips.make_clip(SPLIT_SEEDS[split] + i, num_frames=3 * frames_per_clip, height=2 * size,
                                width=2 * size, num_objects=3, background=FRAME_BACKGROUNDS[i % len(FRAME_BACKGROUNDS)])
-        clips.append(clip.frames[::3])
-    frames = torch.from_numpy(np.concatenate(clips)).permute(0, 3, 1, 2).to(torch.float32) / 255  # (N, 3, 2s, 2s)
+        kept.append(clip.frames[::3])
+    frames = torch.from_numpy(np.concatenate(kept)).permute(0, 3, 1, 2).to(torch.float32) / 255  # (N, 3, 2s, 2s)
     return F.avg_pool2d(frames, 2).to(device=device, dtype=dtype)
 
 

@@ -1,7 +1,10 @@
 """Unit 00 — the one synthetic world, its clips and suites (lecture ``00_video_as_data``, lab ``lab00_video_as_data``).
 
-- ``scenes``       the event world: scripted scenes (actions, camera, signs, cut-ins, subtitles, tones), rendered
-- ``synth``        the first world: shapes moving over a background (the clips of units 00-02 and 04)
+- ``shapes``       what the world is made of: shapes (one ``inside`` test), colours, ``WORLD_VERSION``
+- ``backgrounds``  plain, gradient and photograph backgrounds
+- ``clips``        shapes sliding by whole pixels: exact motion ground truth, fast (units 00, 02, 04)
+- ``scenes``       scripted scenes (actions, camera, signs, cut-ins, subtitles, tones), rendered (the suites)
+- ``files``        a clip on disk: ``.mp4`` + ``.npz`` ground truth + ``.srt`` + ``.json``, and their cache
 - ``glyphs``       a built-in bitmap font for on-screen text
 - ``subtitles``    SubRip files and the subtitle lines a model sees with its sampled frames
 - ``audio``        tone tracks and a tone detector (the sound track of the event world)

@@ -1,10 +1,10 @@
 """Unit 00 — the course's clips: the manifest in ``data/manifest.json`` and an on-demand cache of the generated media.
 
-Nothing here is downloaded. Each clip in the manifest is a seed plus :func:`videollm.world.synth.make_clip`
+Nothing here is downloaded. Each clip in the manifest is a seed plus :func:`videollm.world.clips.make_clip`
 parameters; the first time a clip is asked for, it is generated and written to the cache as
 ``<name>.mp4`` + ``<name>.npz`` (ground truth) + ``<name>.json`` (metadata and the spec's hash). Later calls reuse
 those files as long as the hash stored in the ``.json`` matches the manifest entry (and the generator's
-:data:`~videollm.world.synth.SYNTH_VERSION`); otherwise the clip is generated again.
+:data:`~videollm.world.shapes.WORLD_VERSION`); otherwise the clip is generated again.
 
 Usage::
 
@@ -28,15 +28,15 @@ import argparse
 import inspect
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Sequence
 
 from videollm.cache import REPO_DATA, data_dir, spec_hash
-from videollm.world import synth
+from videollm.world import clips
+from videollm.world.files import cached_clip, is_cached
+from videollm.world.shapes import WORLD_VERSION
 
 MANIFEST_PATH = REPO_DATA / "manifest.json"
 
@@ -45,7 +45,7 @@ _ENTRY_KEYS = {"name", "description", "codec"}
 #: make_clip's keyword arguments and defaults (all but ``objects``, which a JSON manifest does not set).
 _CLIP_DEFAULTS = {
     name: p.default
-    for name, p in inspect.signature(synth.make_clip).parameters.items()
+    for name, p in inspect.signature(clips.make_clip).parameters.items()
     if name != "objects"
 }
 _CODECS = ("h264", "mpeg4")
@@ -60,7 +60,7 @@ def manifest() -> dict[str, dict[str, Any]]:
     """Read and check the manifest: ``{name: entry}`` in file order.
 
     The file is a JSON list of entries; each has ``name``, optional ``description``, ``codec`` (``"h264"`` or
-    ``"mpeg4"``, default h264) and keyword arguments of :func:`videollm.world.synth.make_clip` (``seed`` required).
+    ``"mpeg4"``, default h264) and keyword arguments of :func:`videollm.world.clips.make_clip` (``seed`` required).
     """
     path = manifest_path()
     if not path.exists():
@@ -103,7 +103,7 @@ def _entry(name: str) -> dict[str, Any]:
 
 
 def clip_params(name: str) -> dict[str, Any]:
-    """All :func:`videollm.world.synth.make_clip` arguments for a manifest clip, defaults filled in."""
+    """All :func:`videollm.world.clips.make_clip` arguments for a manifest clip, defaults filled in."""
     entry = _entry(name)
     params = {k: v for k, v in _CLIP_DEFAULTS.items() if v is not inspect.Parameter.empty}
     params.update({k: v for k, v in entry.items() if k not in _ENTRY_KEYS})
@@ -112,46 +112,21 @@ def clip_params(name: str) -> dict[str, Any]:
 
 def clip_hash(name: str) -> str:
     """:func:`videollm.cache.spec_hash` of what determines a clip's files: generator version, parameters, codec."""
-    return spec_hash({"synth_version": synth.SYNTH_VERSION, "params": clip_params(name),
+    return spec_hash({"world_version": WORLD_VERSION, "params": clip_params(name),
                       "codec": _entry(name).get("codec", "h264")})
 
 
-def _cached(name: str, directory: Path, digest: str) -> bool:
-    files = [directory / f"{name}.{ext}" for ext in ("json", "npz", "mp4")]
-    if not all(f.exists() for f in files):
-        return False
-    try:
-        return json.loads(files[0].read_text()).get("clip_hash") == digest
-    except (json.JSONDecodeError, OSError):
-        return False
-
-
-def _generate(name: str, directory: Path, digest: str) -> None:
-    """Generate into a temporary folder, then move the files into place, ``.json`` last.
-
-    A reader that finds a ``.json`` with the right hash therefore always finds the matching ``.mp4`` and
-    ``.npz``; two processes generating the same clip at once both write complete, identical files.
-    """
-    entry = _entry(name)
-    clip = synth.make_clip(**clip_params(name))
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=directory))
-    try:
-        extra = {"clip_hash": digest, "description": entry.get("description", "")}
-        synth.save_clip(clip, staging, name, codec=entry.get("codec", "h264"), extra=extra)
-        (directory / f"{name}.json").unlink(missing_ok=True)  # invalidate first
-        for ext in ("mp4", "npz", "json"):
-            os.replace(staging / f"{name}.{ext}", directory / f"{name}.{ext}")
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
 def _ensure(name: str, force: bool = False) -> tuple[Path, bool]:
-    directory = data_dir()
+    """The clip's ``.mp4`` in the cache, generated first if missing, stale or ``force``d; returns ``(path, made)``."""
+    entry = _entry(name)
     digest = clip_hash(name)
-    generated = force or not _cached(name, directory, digest)
-    if generated:
-        _generate(name, directory, digest)
-    return directory / f"{name}.mp4", generated
+
+    def write(folder: Path) -> None:
+        extra = {"clip_hash": digest, "description": entry.get("description", "")}
+        clips.save_clip(clips.make_clip(**clip_params(name)), folder, name, codec=entry.get("codec", "h264"),
+                        extra=extra)
+
+    return cached_clip(data_dir(), name, digest, write, force=force)
 
 
 def clip_path(name: str) -> Path:
@@ -164,7 +139,7 @@ def clip_path(name: str) -> Path:
 
 
 def ground_truth(name: str) -> dict[str, Any]:
-    """Ground truth of a manifest clip (generated if needed); see :func:`videollm.world.synth.load_ground_truth`.
+    """Ground truth of a manifest clip (generated if needed); see :func:`videollm.world.clips.load_ground_truth`.
 
     Returns:
         dict with ``boxes (T, K, 4) float32``, ``visible (T, K) bool``, ``motion (T, H, W, 2) float32``,
@@ -172,7 +147,7 @@ def ground_truth(name: str) -> dict[str, Any]:
         ``clip_hash`` and ``description``.
     """
     clip_path(name)
-    return synth.load_ground_truth(data_dir(), name)
+    return clips.load_ground_truth(data_dir(), name)
 
 
 def build_all(names: Sequence[str] | None = None, force: bool = False, log=None) -> list[dict[str, Any]]:
@@ -234,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             directory = data_dir()
             for name, entry in manifest().items():
                 params = clip_params(name)
-                state = "cached" if _cached(name, directory, clip_hash(name)) else "not built"
+                state = "cached" if is_cached(directory, name, clip_hash(name)) else "not built"
                 print(
                     f"{name:<18} {params['num_frames']:>4} frames  {params['width']}x{params['height']} @ "
                     f"{params['fps']:g} fps  {params['background']:<16} {entry.get('codec', 'h264'):<5}  "

@@ -1,6 +1,6 @@
 """Unit 00 — the course's event world: shapes on a table, filmed by a camera, doing things at known times.
 
-Version 1 of the synthetic world (:mod:`videollm.world.synth`) moves shapes over a background. The benchmark suites
+A clip (:mod:`videollm.world.clips`) slides shapes over a background. The benchmark suites
 (:mod:`videollm.world.suites`) need *events*: objects entering and leaving, jumping, spinning, stopping; the camera
 looking away while the table changes; a sign with a word on it; a short unrelated segment cut into a long clip
 (MLVU's "needle"); a narrator whose subtitles carry facts; tones on the sound track. This module describes such a
@@ -23,40 +23,35 @@ right half is "the wall" the camera turns to when it looks away. An object's ``c
 (continuous: pixel ``(x, y)`` covers ``[x, x + 1) x [y, y + 1)``). The camera at frame ``t`` shows canvas point
 ``camera[t] + (p + 0.5) / zoom[t]`` at the centre of screen pixel ``p``. ``motion[t, y, x] = (dx, dy)`` means the
 content at pixel ``p`` of frame ``t`` was at ``p - (dx, dy)`` in frame ``t - 1`` (the same convention as
-``synth``), for objects and background alike, so a camera pan moves everything. It is NaN where the content has no
+clips), for objects and background alike, so a camera pan moves everything. It is NaN where the content has no
 past: frame 0, the first frame an object is drawn, and the frames at a cut.
 
 Objects may be solid, striped or checked (:data:`TEXTURES`); stripes turn with the object, so the texture shows
 rotation that a solid square hides. Occlusion is found while rendering (:func:`occlusion_events`).
 
 Everything follows from the builder's calls (themselves drawn from one seed by :mod:`videollm.world.suites`), so a
-scene is byte-identical on every machine; :data:`WORLD_VERSION` is bumped whenever that would change.
+scene is byte-identical on every machine; :data:`~videollm.world.shapes.WORLD_VERSION` is bumped whenever that would
+change. Shapes, colours and backgrounds are the world's (:mod:`~videollm.world.shapes`,
+:mod:`~videollm.world.backgrounds`), shared with clips.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from videollm.io import write_video
-from videollm.world import synth
 from videollm.world.audio import tone_track
+from videollm.world.backgrounds import make_background
+from videollm.world.files import save_files
 from videollm.world.glyphs import draw_text, text_size
-from videollm.world.subtitles import Cue, write_srt
+from videollm.world.shapes import COLOR_NAMES, COLORS, PALETTE, SHAPES, WORLD_VERSION, inside
+from videollm.world.subtitles import Cue
 
-#: Bump whenever the same builder calls would give different arrays (the benchmark cache keys clips on it).
-WORLD_VERSION = 1
-
-SHAPES = ("square", "circle", "triangle", "diamond")
 #: Surface patterns: stripes and checks are drawn in a darker shade of the object's colour and turn with it.
 TEXTURES = ("solid", "stripes", "checks")
-#: The objects' colours by name (the synthetic world's palette).
-COLORS: dict[str, tuple[int, int, int]] = synth.COLORS
-COLOR_NAMES = tuple(COLORS)
 #: Actions an object can perform, and how many frames each takes.
 ACTIONS = ("jump", "spin", "grow", "blink")
 ACTION_FRAMES = {"jump": 5, "spin": 6, "grow": 6, "blink": 3}
@@ -210,7 +205,7 @@ class SceneBuilder:
         self.T, self.fps, self.H, self.W = int(num_frames), float(fps), int(height), int(width)
         self.background = background
         rng = rng if rng is not None else np.random.default_rng(0)
-        self.canvas, self.background_desc = synth.make_background(background, self.H, 2 * self.W, rng)
+        self.canvas, self.background_desc = make_background(background, self.H, 2 * self.W, rng)
         self.objects: list[dict[str, Any]] = []
         self.actions: list[tuple[int, str, int]] = []
         self.away: list[tuple[int, int, int]] = []
@@ -414,17 +409,6 @@ class Rendered:
     visible_fraction: np.ndarray
 
 
-def _inside(shape: str, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Whether canonical coordinates ``(u, v)`` (object frame, half-size 1, y down) lie in ``shape``."""
-    if shape == "square":
-        return (np.abs(u) <= 1) & (np.abs(v) <= 1)
-    if shape == "circle":
-        return u * u + v * v <= 1
-    if shape == "diamond":
-        return np.abs(u) + np.abs(v) <= 1
-    return (np.abs(v) <= 1) & (2 * np.abs(u) <= v + 1)  # triangle, apex up
-
-
 def _texture_shade(textures: list[str], index: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Which object pixels a texture darkens, from their object-frame coordinates ``(u, v)`` in [-1, 1]."""
     kind = np.array([TEXTURES.index(t) for t in textures])[index]
@@ -463,12 +447,12 @@ def _render_at(scene: Scene, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
         dy = wy - scene.centre[ts, k, 1][:, None, None]
         u = (cos * dx + sin * dy) / half  # rotate by -angle, then normalise
         v = (-sin * dx + cos * dy) / half
-        mask = _inside(scene.shapes[k], u, v) & scene.drawn[ts, k][:, None, None]
+        mask = inside(scene.shapes[k], u, v) & scene.drawn[ts, k][:, None, None]
         area[:, k] = mask.sum(axis=(1, 2))
         labels = np.where(mask, k + 1, labels)
         canon_u = np.where(mask, u, canon_u)
         canon_v = np.where(mask, v, canon_v)
-    palette = np.array(list(COLORS.values()), dtype=np.uint8)
+    palette = np.array(PALETTE, dtype=np.uint8)
     if K:
         index = np.clip(labels - 1, 0, K - 1)
         colored = palette[scene.color[ts][np.arange(len(ts))[:, None, None], index]]  # (n, H, W, 3)
@@ -621,14 +605,8 @@ def save_scene(scene: Scene, directory: str | Path, name: str, extra: dict[str, 
     event list also gets the occlusion events found while rendering) is written last: its presence means the rest
     is complete. Returns the ``.mp4`` path.
     """
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     out = render(scene)
-    audio = tone_track(scene.tones, scene.duration, sample_rate=sample_rate)
-    video = write_video(directory / f"{name}.mp4", out.frames, scene.fps, audio=audio, sample_rate=sample_rate)
-    write_srt(scene.cues, directory / f"{name}.srt")
-    np.savez_compressed(
-        directory / f"{name}.npz",
+    arrays = dict(
         centre=scene.centre.astype(np.float32), angle=scene.angle.astype(np.float32),
         scale=scene.scale.astype(np.float32), color=scene.color.astype(np.int8), present=scene.present,
         hidden=scene.hidden, boxes=scene.boxes(), camera=scene.camera.astype(np.float32),
@@ -636,8 +614,9 @@ def save_scene(scene: Scene, directory: str | Path, name: str, extra: dict[str, 
         visible_fraction=out.visible_fraction,
         motion=out.motion.astype(np.float16),
     )
-    record = {"name": name, **scene_record(scene), **(extra or {})}
+    record = {**scene_record(scene), **(extra or {})}
     record["events"] = sorted(record["events"] + occlusion_events(scene, out),
                               key=lambda e: (e["frame"], e["kind"], e.get("object", -1)))
-    (directory / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
-    return video
+    audio = tone_track(scene.tones, scene.duration, sample_rate=sample_rate)
+    return save_files(directory, name, out.frames, scene.fps, arrays, record, audio=audio, sample_rate=sample_rate,
+                      cues=scene.cues)

@@ -26,10 +26,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -39,7 +36,9 @@ import numpy as np
 from videollm.cache import data_dir, spec_hash
 from videollm.choices import LETTERS
 from videollm.world import scenes as world
+from videollm.world.files import cached_clip
 from videollm.world.scenarios import Context, Item, SCENARIOS_VERSION, TASKS
+from videollm.world.shapes import WORLD_VERSION
 
 #: The most options a question of the suites has (MLVU-like test split).
 MAX_OPTIONS = 6
@@ -210,7 +209,7 @@ def item_for(record: dict[str, Any]) -> Item:
                  LETTERS.index(record["answer"]))
     if item.options != record["options"] or LETTERS[item.answer] != record["answer"]:
         raise ValueError(f"question {record['id']} no longer matches its generator (world version "
-                         f"{world.WORLD_VERSION}): rebuild the manifests with `python -m videollm.world.suites build`")
+                         f"{WORLD_VERSION}): rebuild the manifests with `python -m videollm.world.suites build`")
     return item
 
 
@@ -220,7 +219,7 @@ def scene_for(record: dict[str, Any]) -> world.Scene:
 
 
 def _clip_hash(record: dict[str, Any]) -> str:
-    spec = {"world": world.WORLD_VERSION, "scenarios": SCENARIOS_VERSION, "scenario": record["scenario"], "seed": record["seed"],
+    spec = {"world": WORLD_VERSION, "scenarios": SCENARIOS_VERSION, "scenario": record["scenario"], "seed": record["seed"],
             "seconds": record["seconds"], "options": len(record["options"])}
     return spec_hash(spec)
 
@@ -235,26 +234,13 @@ def clip_path(record: dict[str, Any]) -> Path:
 
     A 5-minute clip (1200 frames at 96x128) takes a few seconds to render and encode.
     """
-    directory = clip_dir() / record["suite"]
-    name = record["clip"]
     digest = _clip_hash(record)
-    meta = directory / f"{name}.json"
-    if meta.exists() and (directory / f"{name}.mp4").exists():
-        try:
-            if json.loads(meta.read_text()).get("clip_hash") == digest:
-                return directory / f"{name}.mp4"
-        except (json.JSONDecodeError, OSError):
-            pass
-    directory.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=directory))
-    try:
-        world.save_scene(scene_for(record), staging, name, extra={"clip_hash": digest, "question_id": record["id"]})
-        meta.unlink(missing_ok=True)
-        for ext in ("mp4", "npz", "srt", "json"):  # the .json last: its presence means the rest is complete
-            os.replace(staging / f"{name}.{ext}", directory / f"{name}.{ext}")
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return directory / f"{name}.mp4"
+
+    def write(folder: Path) -> None:
+        world.save_scene(scene_for(record), folder, record["clip"],
+                         extra={"clip_hash": digest, "question_id": record["id"]})
+
+    return cached_clip(clip_dir() / record["suite"], record["clip"], digest, write)[0]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,10 @@
-"""Unit 00 — the course's synthetic video world (first version): coloured shapes moving over a background.
+"""Unit 00 — clips: coloured shapes sliding by whole pixels over a still background, with exact ground truth.
+
+A clip is the simplest scene of the synthetic world (:mod:`videollm.world.scenes` scripts the general ones): no
+camera, no actions, objects that only translate. Its shapes, colours and backgrounds are the world's
+(:mod:`~videollm.world.shapes`, :mod:`~videollm.world.backgrounds`); what it adds is speed and exactness. It draws
+with integer arithmetic, about 20 times faster than the scene renderer, and ``tests/world/test_clips.py`` checks
+that both draw the same pixels for the same objects (:func:`as_scene`).
 
 Every clip is a pure function of its seed and parameters, so a clip can be regenerated anywhere instead of
 being downloaded, and it comes with exact ground truth:
@@ -19,51 +25,30 @@ Conventions
   the topmost object).
 - ``motion[t, y, x] = (dx, dy)`` means the content at pixel ``p = (x, y)`` of frame ``t`` was at
   ``p - (dx, dy)`` in frame ``t - 1``. ``motion[0] = 0``, and the background is static, so it is 0 there.
-- Backgrounds use integer arithmetic only (photos are cropped and box-filtered with integer sums), and all
-  randomness comes from ``np.random.default_rng(seed)``, so the same seed gives byte-identical arrays on every
-  machine with the same NumPy random streams (and, for the JPEG photo ``rocket``, the same Pillow JPEG decoder).
+- All randomness comes from ``np.random.default_rng(seed)``, so the same seed gives byte-identical arrays on every
+  machine with the same NumPy random streams.
 
-Changing what a seed produces must bump :data:`SYNTH_VERSION`: the data cache (``videollm.world.data``) keys clips on
-it, and ``tests/world/test_synth.py`` pins a checksum of a reference clip.
+Changing what a seed produces must bump :data:`~videollm.world.shapes.WORLD_VERSION`: the data cache
+(``videollm.world.data``) keys clips on it, and ``tests/world/test_clips.py`` pins checksums of reference clips.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from videollm.io import write_video
 
-#: Version of the generator. Bump it whenever the same seed and parameters would give different arrays.
-SYNTH_VERSION = 1
+from videollm.world.backgrounds import make_background
+from videollm.world.files import load_files, save_files
+from videollm.world.scenes import Scene
+from videollm.world.shapes import PALETTE, SHAPES, WORLD_VERSION, inside
 
-SHAPES = ("square", "circle", "triangle")
+#: The shapes random clips draw from (the world's diamond came later; adding it would change every seed's objects).
+CLIP_SHAPES = ("square", "circle", "triangle")
 DYNAMICS = ("linear", "bounce")
-
-#: Object colours for random scenes: eight well-separated colours (Trubetskoy's "distinct colours"); each has a
-#: channel >= 180, while plain backgrounds stay below 128 in every channel, so objects always stand out.
-COLORS: dict[str, tuple[int, int, int]] = {
-    "red": (230, 25, 75),
-    "green": (60, 180, 75),
-    "blue": (0, 130, 200),
-    "yellow": (255, 225, 25),
-    "orange": (245, 130, 48),
-    "purple": (145, 30, 180),
-    "cyan": (70, 240, 240),
-    "magenta": (240, 50, 230),
-}
-#: The colours of :data:`COLORS` in their order (random scenes draw from it by index).
-PALETTE: tuple[tuple[int, int, int], ...] = tuple(COLORS.values())
-
-#: Photographs bundled with scikit-image (no download needed) usable as ``background="photo:<name>"``.
-PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
-
-_GRADIENT_DIRECTIONS = ("horizontal", "vertical", "diagonal", "antidiagonal")
 
 
 @dataclass(frozen=True)
@@ -71,7 +56,7 @@ class ShapeSpec:
     """One moving object.
 
     Attributes:
-        shape: ``"square"``, ``"circle"`` or ``"triangle"`` (apex up), drawn inside a ``size x size`` square.
+        shape: one of :data:`~videollm.world.shapes.SHAPES`, drawn inside a ``size x size`` square.
         color: RGB, three ints in 0..255.
         size: side of the object's square in pixels (>= 1).
         position: ``(x, y)`` of the square's top-left pixel in frame 0 (ints; may lie outside the frame for
@@ -147,85 +132,11 @@ class Clip:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Backgrounds
+# Checks
 
 
 def _all_int(values: Sequence[Any]) -> bool:
     return all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values)
-
-
-@lru_cache(maxsize=None)
-def _load_photo(name: str) -> np.ndarray:
-    import skimage.data
-
-    image = np.asarray(getattr(skimage.data, name)())
-    if image.ndim == 2:
-        image = np.repeat(image[..., None], 3, axis=-1)
-    image = np.ascontiguousarray(image[..., :3], dtype=np.uint8)
-    image.setflags(write=False)
-    return image
-
-
-def photo(name: str) -> np.ndarray:
-    """A photograph bundled with scikit-image: ``(h, w, 3)`` uint8, read-only. ``name`` is one of :data:`PHOTOS`."""
-    if name not in PHOTOS:
-        raise ValueError(f"unknown photo {name!r}; choose one of {PHOTOS}")
-    return _load_photo(name)
-
-
-def _photo_background(name: str, height: int, width: int, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
-    """Seeded crop of a bundled photo, shrunk to ``(height, width)`` by an integer box filter (exact, portable)."""
-    image = photo(name).astype(np.int64)
-    h0, w0 = image.shape[:2]
-    factor = min(h0 // height, w0 // width)
-    if factor >= 1:
-        ch, cw = factor * height, factor * width
-        y0 = int(rng.integers(0, h0 - ch + 1))
-        x0 = int(rng.integers(0, w0 - cw + 1))
-        crop = image[y0 : y0 + ch, x0 : x0 + cw]
-        sums = crop.reshape(height, factor, width, factor, 3).sum(axis=(1, 3))
-        n = factor * factor
-        background = (sums + n // 2) // n  # round half up, in integers
-        desc = {"kind": "photo", "name": name, "crop": [x0, y0, x0 + cw, y0 + ch], "factor": factor}
-    else:  # the frame is larger than the photo: nearest-neighbour upsampling of the whole photo
-        rows = (np.arange(height) * h0) // height
-        cols = (np.arange(width) * w0) // width
-        background = image[rows[:, None], cols[None, :]]
-        desc = {"kind": "photo", "name": name, "crop": [0, 0, w0, h0], "factor": 0}
-    return background.astype(np.uint8), desc
-
-
-def make_background(spec: str, height: int, width: int, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
-    """Render a background from its spec string.
-
-    Args:
-        spec: ``"plain"`` (a seeded solid colour, every channel < 128), ``"gradient"`` (a seeded two-colour ramp
-            in one of four directions) or ``"photo:<name>"`` with ``<name>`` in :data:`PHOTOS` (a seeded crop,
-            box-filtered to the frame size).
-        rng: the generator that all of the background's randomness is drawn from.
-
-    Returns:
-        ``(H, W, 3)`` uint8 image and a JSON-able description of what was drawn.
-    """
-    if spec == "plain":
-        color = rng.integers(0, 128, size=3)
-        background = np.broadcast_to(color.astype(np.uint8), (height, width, 3)).copy()
-        return background, {"kind": "plain", "color": [int(c) for c in color]}
-    if spec == "gradient":
-        colors = rng.integers(0, 256, size=(2, 3))
-        direction = _GRADIENT_DIRECTIONS[int(rng.integers(0, len(_GRADIENT_DIRECTIONS)))]
-        y, x = np.mgrid[0:height, 0:width]
-        d = {"horizontal": x, "vertical": y, "diagonal": x + y, "antidiagonal": (width - 1 - x) + y}[direction]
-        span = max(int(d.max()), 1)
-        d = d[..., None].astype(np.int64)
-        background = (colors[0] * (span - d) + colors[1] * d + span // 2) // span
-        desc = {"kind": "gradient", "colors": colors.tolist(), "direction": direction}
-        return background.astype(np.uint8), desc
-    if spec.startswith("photo:"):
-        return _photo_background(spec.split(":", 1)[1], height, width, rng)
-    raise ValueError(
-        f"unknown background {spec!r}; use 'plain', 'gradient' or 'photo:<name>' with <name> in {PHOTOS}"
-    )
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -260,9 +171,10 @@ def trajectories(objects: Sequence[ShapeSpec], num_frames: int, height: int, wid
 def _shape_masks(objects: Sequence[ShapeSpec], pos: np.ndarray, height: int, width: int) -> np.ndarray:
     """``(T, K, H, W)`` bool: which pixels each object covers in each frame (ignoring occlusion).
 
-    Works in doubled, centred local coordinates ``a = 2u + 1 - s``, ``b = 2v + 1 - s`` (``u, v`` the pixel's
-    offset from the object's top-left), so every test is exact integer arithmetic and a mask moves exactly with
-    its object. Separable parts are computed on ``(T, K, 1, W)`` and ``(T, K, H, 1)`` grids and broadcast.
+    A pixel is covered when its centre is inside the shape (:func:`videollm.world.shapes.inside`), tested in
+    doubled, centred local coordinates ``a = 2u + 1 - s``, ``b = 2v + 1 - s`` (``u, v`` the pixel's offset from the
+    object's top-left, ``s`` its size): integers, so the test is exact and a mask moves exactly with its object.
+    ``a`` is computed on a ``(T, K, 1, W)`` grid and ``b`` on ``(T, K, H, 1)``, and broadcast.
     """
     num_frames, k = pos.shape[:2]
     size = np.array([o.size for o in objects], dtype=np.int64)[None, :, None, None]  # (1, K, 1, 1)
@@ -272,21 +184,12 @@ def _shape_masks(objects: Sequence[ShapeSpec], pos: np.ndarray, height: int, wid
     a = (2 * (xs - pos[:, :, 0, None, None]) + 1 - size).astype(np.int32)  # (T, K, 1, W)
     b = (2 * (ys - pos[:, :, 1, None, None]) + 1 - size).astype(np.int32)  # (T, K, H, 1)
     size = size.astype(np.int32)
-    inside_a, inside_b = np.abs(a) < size, np.abs(b) < size  # the object's square
     masks = np.empty((num_frames, k, height, width), dtype=bool)
     shapes = np.array([o.shape for o in objects])
-    for shape in SHAPES:  # at most three vectorised passes, one per shape kind
+    for shape in SHAPES:  # one vectorised pass per shape kind present
         idx = np.flatnonzero(shapes == shape)
-        if idx.size == 0:
-            continue
-        ai, bi, si = a[:, idx], b[:, idx], size[:, idx]
-        if shape == "square":
-            m = inside_a[:, idx] & inside_b[:, idx]
-        elif shape == "circle":  # (u - c)^2 + (v - c)^2 <= (s/2)^2 with c = (s - 1)/2, times 4
-            m = ai * ai + bi * bi <= si * si
-        else:  # triangle, apex at the top centre: row v spans |u + 1/2 - s/2| <= (v + 1)/2
-            m = (2 * np.abs(ai) <= bi + si + 1) & inside_b[:, idx]
-        masks[:, idx] = m
+        if idx.size:
+            masks[:, idx] = inside(shape, a[:, idx], b[:, idx], size[:, idx])
     return masks
 
 
@@ -376,6 +279,31 @@ def render(
     )
 
 
+def as_scene(objects: Sequence[ShapeSpec | dict], background: np.ndarray, num_frames: int, fps: float = 12) -> Scene:
+    """The same objects as a :class:`~videollm.world.scenes.Scene`: what :func:`render` draws, written for the
+    general renderer (still camera, no rotation or scaling, each object's centre at ``position + size / 2``).
+
+    ``videollm.world.scenes.render(as_scene(...))`` gives the frames and segmentation of :func:`render` and the same
+    motion, except that a scene leaves frame 0's motion undefined (NaN) where a clip sets it to 0. Object colours
+    must be colours of the world (:data:`~videollm.world.shapes.PALETTE`), as random objects' are.
+    """
+    objects = [o if isinstance(o, ShapeSpec) else ShapeSpec(**o) for o in objects]
+    unknown = [o.color for o in objects if o.color not in PALETTE]
+    if unknown:
+        raise ValueError(f"a scene names its colours; {unknown} are not in videollm.world.shapes.COLORS")
+    height, width = np.asarray(background).shape[:2]
+    k = len(objects)
+    sizes = np.array([o.size for o in objects], dtype=np.int64).reshape(k)
+    centre = trajectories(objects, num_frames, height, width) + sizes[None, :, None] / 2  # (T, K, 2)
+    color = np.array([PALETTE.index(o.color) for o in objects], dtype=np.int64).reshape(1, k)
+    return Scene(fps=float(fps), height=height, width=width, background="clip", canvas=np.asarray(background),
+                 shapes=[o.shape for o in objects], textures=["solid"] * k, sizes=sizes, centre=centre,
+                 angle=np.zeros((num_frames, k)), scale=np.ones((num_frames, k)),
+                 color=np.repeat(color, num_frames, axis=0), present=np.ones((num_frames, k), dtype=bool),
+                 hidden=np.zeros((num_frames, k), dtype=bool), camera=np.zeros((num_frames, 2)),
+                 zoom=np.ones(num_frames), shown=np.ones(num_frames, dtype=bool))
+
+
 def random_objects(
     rng: np.random.Generator,
     num_objects: int,
@@ -403,7 +331,7 @@ def random_objects(
     if hi > small:
         raise ValueError(f"frame {width}x{height} is too small for objects of {lo}px; use at least 8x8")
     k = num_objects
-    shape_idx = rng.integers(0, len(SHAPES), size=k)
+    shape_idx = rng.integers(0, len(CLIP_SHAPES), size=k)
     color_idx = rng.permutation(len(PALETTE))[:k]
     sizes = rng.integers(lo, hi + 1, size=k)
     xs = rng.integers(0, width - sizes + 1)
@@ -416,7 +344,7 @@ def random_objects(
             still = still[~vel[still].any(axis=1)]
     return [
         ShapeSpec(
-            shape=SHAPES[int(shape_idx[i])],
+            shape=CLIP_SHAPES[int(shape_idx[i])],
             color=PALETTE[int(color_idx[i])],
             size=int(sizes[i]),
             position=(int(xs[i]), int(ys[i])),
@@ -480,8 +408,8 @@ def make_clip(
         "explicit_objects": explicit,
     }
     meta = {
-        "generator": "videollm.world.synth",
-        "version": SYNTH_VERSION,
+        "generator": "videollm.world.clips",
+        "version": WORLD_VERSION,
         "seed": int(seed),
         "params": params,
         "background": bg_desc,
@@ -513,31 +441,15 @@ def save_clip(
     Returns:
         The path of the ``.mp4``.
     """
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    video = write_video(directory / f"{name}.mp4", clip.frames, clip.fps, codec=codec)
     motion = np.asarray(clip.motion)
     if np.array_equal(motion, np.round(motion)) and np.abs(motion).max(initial=0) < 2**15:
         motion = motion.astype(np.int16)
     else:  # only reachable for hand-made clips with sub-pixel motion
         motion = motion.astype(np.float32)
-    np.savez_compressed(
-        directory / f"{name}.npz",
-        boxes=np.asarray(clip.boxes, dtype=np.float32),
-        visible=np.asarray(clip.visible, dtype=bool),
-        motion=motion,
-        segmentation=np.asarray(clip.segmentation, dtype=np.int8),
-    )
-    info = {
-        "name": name,
-        "fps": clip.fps,
-        "shape": list(clip.frames.shape[:3]),
-        "codec": codec,
-        "meta": clip.meta,
-        **(extra or {}),
-    }
-    (directory / f"{name}.json").write_text(json.dumps(info, indent=1) + "\n")
-    return video
+    arrays = {"boxes": np.asarray(clip.boxes, dtype=np.float32), "visible": np.asarray(clip.visible, dtype=bool),
+              "motion": motion, "segmentation": np.asarray(clip.segmentation, dtype=np.int8)}
+    record = {"fps": clip.fps, "shape": list(clip.frames.shape[:3]), "codec": codec, "meta": clip.meta, **(extra or {})}
+    return save_files(directory, name, clip.frames, clip.fps, arrays, record, codec=codec)
 
 
 def load_ground_truth(directory: str | Path, name: str) -> dict[str, Any]:
@@ -548,18 +460,6 @@ def load_ground_truth(directory: str | Path, name: str) -> dict[str, Any]:
         ``segmentation (T, H, W) int8``, ``fps``, ``shape``, ``codec``, ``meta``, ``video`` (the ``.mp4`` path)
         and any extra entries of the ``.json``.
     """
-    directory = Path(directory)
-    paths = {ext: directory / f"{name}.{ext}" for ext in ("json", "npz", "mp4")}
-    missing = [p.name for p in paths.values() if not p.exists()]
-    if missing:
-        raise FileNotFoundError(
-            f"no complete clip {name!r} in {directory}: missing {', '.join(missing)}; "
-            "write it with videollm.world.synth.save_clip (or `python -m videollm.world.data build` for manifest clips)"
-        )
-    info = json.loads(paths["json"].read_text())
-    with np.load(paths["npz"]) as arrays:
-        result = {key: arrays[key] for key in arrays.files}
+    result = load_files(directory, name)
     result["motion"] = result["motion"].astype(np.float32)
-    result.update(info)
-    result["video"] = paths["mp4"]
     return result

@@ -1,4 +1,4 @@
-"""Tests for videollm.world.synth: determinism, ground truth (boxes, segmentation, exact motion), backgrounds, files."""
+"""Tests for videollm.world.clips: determinism, ground truth (boxes, segmentation, exact motion), backgrounds, files."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ import av
 import numpy as np
 import pytest
 
-from videollm.world import synth
-from videollm.world.synth import Clip, PALETTE, PHOTOS, ShapeSpec, load_ground_truth, make_clip, render, save_clip
+from videollm.world import backgrounds, clips, scenes
+from videollm.world.backgrounds import PHOTOS
+from videollm.world.clips import Clip, ShapeSpec, as_scene, load_ground_truth, make_clip, render, save_clip
+from videollm.world.shapes import PALETTE, WORLD_VERSION
 
 BACKGROUNDS = ["plain", "gradient", "photo:astronaut", "photo:coffee"]
 ARRAYS = ("frames", "boxes", "visible", "motion", "segmentation")
@@ -45,14 +47,14 @@ def test_same_seed_same_clip_and_different_seed_differs(background):
 
 
 def test_pinned_checksums():
-    # If you changed the generator on purpose: bump synth.SYNTH_VERSION (so cached clips are rebuilt) and update these.
-    assert synth.SYNTH_VERSION == 1
-    assert digest(make_clip(0)) == "79215770bf57b7f23d22963b38ce5e70f220d501840ce6b5369e86d3429b77ca"
+    # If you changed the generator on purpose: bump videollm.world.shapes.WORLD_VERSION (so cached clips are rebuilt) and update these.
+    assert WORLD_VERSION == 2
+    assert digest(make_clip(0)) == "f41eada36ee8b13e788a048490274e3a7d2dfe0e91fcdde9456698dce814b06a"
     assert digest(make_clip(1, background="photo:astronaut")) == (
-        "f7fbaf6e1bcb26c923b96eed3541715d728eb4279f6dda9f86ddaea21c1d183d"
+        "194c1246d18792f23a648fd625116194fdce0f9bf5ca0452df6a02dfcf27f984"
     )
     assert digest(make_clip(3, background="gradient", dynamics="linear", max_speed=6)) == (
-        "ce2a09d4919b364fe0e7305070a331609f87b57a4a5bd96aa8d70a35b5e3befb"
+        "735daab6b5d9301e50ccba17901375c1e103fc3b239884135cb790a196079f1d"
     )
 
 
@@ -81,7 +83,7 @@ def test_shapes_and_dtypes(kwargs):
     assert clip.segmentation.shape == (t, h, w) and clip.segmentation.dtype == np.int8
     assert clip.fps == 12
     json.dumps(clip.meta)  # JSON-able
-    assert clip.meta["seed"] == 3 and clip.meta["version"] == synth.SYNTH_VERSION
+    assert clip.meta["seed"] == 3 and clip.meta["version"] == WORLD_VERSION
     assert len(clip.meta["objects"]) == k and len(clip.objects) == k
 
 
@@ -115,14 +117,19 @@ def test_boxes_agree_with_rendered_pixels(seed):
             x0, y0, x1, y1 = clip.boxes[t, k]
             assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h
     # Rendered alone, an object touches all four sides of its box: boxes are tight.
-    # (Only where the whole square is inside the frame: a circle cut by the border shows less than its box.)
-    alone = render([clip.objects[0]], np.zeros_like(clip.frames[0]), t_len)
-    whole = np.all(alone.boxes[:, 0, 2:] - alone.boxes[:, 0, :2] == clip.objects[0].size, axis=-1)
+    # (Only where the whole square is inside the frame: a circle cut by the border shows less than its box.
+    # And a pixel is drawn when its centre is inside the shape: the apex row of an even-sized triangle has no
+    # pixel centre inside, so that triangle starts one row below its box.)
+    obj = clip.objects[0]
+    apex_gap = int(obj.shape == "triangle" and obj.size % 2 == 0)
+    alone = render([obj], np.zeros_like(clip.frames[0]), t_len)
+    whole = np.all(alone.boxes[:, 0, 2:] - alone.boxes[:, 0, :2] == obj.size, axis=-1)
     assert whole.any()
     for t in np.flatnonzero(whole):
         ys, xs = np.nonzero(alone.segmentation[t] == 0)
         np.testing.assert_array_equal(
-            alone.boxes[t, 0], [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], err_msg=f"frame {t}"
+            alone.boxes[t, 0] + [0, apex_gap, 0, 0], [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1],
+            err_msg=f"frame {t}"
         )
 
 
@@ -262,14 +269,14 @@ def test_photo_backgrounds_load_offline(name, monkeypatch):
         raise AssertionError("photo backgrounds must not touch the network")
 
     monkeypatch.setattr(socket.socket, "connect", no_network)
-    synth._load_photo.cache_clear()
+    backgrounds._load_photo.cache_clear()
     clip = make_clip(4, num_objects=0, background=f"photo:{name}", height=64, width=80)
     desc = clip.meta["background"]
     assert desc["kind"] == "photo" and desc["name"] == name and desc["factor"] >= 1
     # The background is the recorded crop, box-filtered by the recorded factor.
     x0, y0, x1, y1 = desc["crop"]
     f = desc["factor"]
-    crop = synth.photo(name)[y0:y1, x0:x1].astype(float)
+    crop = backgrounds.photo(name)[y0:y1, x0:x1].astype(float)
     expected = crop.reshape(64, f, 80, f, 3).mean(axis=(1, 3))
     assert np.abs(clip.frames[0] - expected).max() <= 0.5 + 1e-9
     assert clip.frames[0].std() > 10  # a real, textured photograph
@@ -311,3 +318,29 @@ def test_save_and_load_round_trip(tmp_path, codec):
 def test_load_ground_truth_missing_files(tmp_path):
     with pytest.raises(FileNotFoundError, match="missing"):
         load_ground_truth(tmp_path, "nothing")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# One world: a clip is a scene whose objects only slide
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"num_objects": 8, "background": "plain"},
+    {"num_objects": 5, "background": "gradient", "dynamics": "linear", "max_speed": 6},
+    {"num_objects": 3, "background": "photo:coffee", "height": 64, "width": 96},
+])
+def test_clips_and_scenes_draw_the_same_pixels(kwargs):
+    # clips.render is the fast, exact special case of scenes.render: same shapes, colours, background, motion.
+    clip = make_clip(4, num_frames=12, **kwargs)
+    rng_background = np.random.default_rng(4).spawn(2)[0]
+    background = backgrounds.make_background(kwargs["background"], *clip.frames.shape[1:3], rng_background)[0]
+    drawn = scenes.render(as_scene(clip.objects, background, 12, fps=clip.fps))
+    np.testing.assert_array_equal(drawn.frames, clip.frames)
+    np.testing.assert_array_equal(drawn.segmentation, clip.segmentation)
+    assert np.isnan(drawn.motion[0]).all()  # a scene has no motion before its first frame; a clip says 0
+    np.testing.assert_array_equal(drawn.motion[1:], clip.motion[1:])
+
+
+def test_as_scene_needs_world_colours():
+    with pytest.raises(ValueError, match="COLORS"):
+        as_scene([ShapeSpec("square", (1, 2, 3), 5, (0, 0), (1, 1))], np.zeros((32, 32, 3), np.uint8), 3)
