@@ -42,9 +42,10 @@ def require_sandbox():
         pytest.skip(message)
 
 
-def solved() -> nbformat.NotebookNode:
-    """The student version of lab00 with every answer cell filled in as the solution does it."""
-    nb = nbformat.read(LABS / LAB / f"{LAB}.ipynb", as_version=4)
+def solved(release: Path = LABS / LAB / f"{LAB}.ipynb") -> nbformat.NotebookNode:
+    """The student version of lab00 (or an earlier ``release`` of it) with every answer cell filled in as the
+    solution does it."""
+    nb = nbformat.read(release, as_version=4)
     answers = {c.metadata["nbgrader"]["grade_id"]: c.source
                for c in nbformat.read(SOLUTIONS / LAB / f"{LAB}.ipynb", as_version=4).cells
                if c.metadata.get("nbgrader", {}).get("solution")}
@@ -80,6 +81,9 @@ def catalog(work: Path, port: int) -> dict:
     subs["honest"] = solved()
     subs["honest2"] = solved()
     subs["blank"] = nbformat.read(LABS / LAB / f"{LAB}.ipynb", as_version=4)
+    # A copy begun under the lab's former name (lab00_video_warmup, whose locked set-up cell imported modules that
+    # have since moved), packed by `make submit` under the current name: the grader restores the locked cells.
+    subs["former_name"] = solved(REPO / "tests" / "data" / "lab00_video_warmup.ipynb")
     gradebook = work / "gradebook.db"
     subs["tamper_gradebook"] = with_answer("decode", f'''
 import sqlite3, os, glob, shutil
@@ -313,7 +317,7 @@ def test_the_batch_finishes_and_reports_what_it_could_not_grade(batch):
 
 def test_honest_students_are_untouched_by_the_others(batch):
     table = batch["table"]
-    for student in ("honest", "honest2", "tamper_gradebook", "read_hidden", "hidden_marker_comment",
+    for student in ("honest", "honest2", "former_name", "tamper_gradebook", "read_hidden", "hidden_marker_comment",
                     "huge_output", "network", "forged_test_cell", "wrong_kernelspec"):
         assert table[student]["score"] == "20", (student, table[student])
     assert table["blank"]["score"] == "0" and table["blank"]["status"] == "graded"

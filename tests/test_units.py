@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
+import json
 import re
 from pathlib import Path
 
@@ -62,3 +65,78 @@ def test_every_module_of_a_unit_package_says_which_unit_it_serves():
         if not doc.startswith(f"Unit {number}"):
             missing.append(str(path.relative_to(ROOT)))
     assert not missing, f"these modules' docstrings do not start with their unit ('Unit NN ...'): {missing}"
+
+
+
+def _sections(lecture: Path) -> set[int]:
+    cells = json.loads(lecture.read_text())["cells"]
+    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    return {int(n) for n in re.findall(r"^## (\d+)\. ", text, re.M)}
+
+
+def test_every_module_of_a_unit_package_names_the_lecture_sections_it_serves():
+    # d2l's "defined in section ...", one line per module (a module holds one idea): `Lecture: `<notebook>` §a, §b-c.`
+    problems = []
+    modules = sorted((ROOT / "videollm").glob("*/**/*.py")) + sorted((ROOT / "videollm").glob("*.py"))
+    for path in modules:
+        if path.name == "__init__.py" and path.parent.name != "mini":
+            continue  # a package's __init__ lists its modules instead
+        doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+        line = re.search(r"^Lecture: (.*)$", doc, re.M)
+        if line is None:
+            if path.parent != ROOT / "videollm":  # core modules that no lecture shows may go without
+                problems.append(f"{path.relative_to(ROOT)}: no 'Lecture:' line")
+            continue
+        refs = re.findall(r"`(lectures/[\w.]+\.ipynb)` ((?:§\d+(?:–\d+)?(?:, )?)+)", line.group(1))
+        if not refs:
+            problems.append(f"{path.relative_to(ROOT)}: cannot read {line.group(0)!r}")
+        for notebook, sections in refs:
+            if not (ROOT / notebook).exists():
+                problems.append(f"{path.relative_to(ROOT)}: {notebook} does not exist")
+                continue
+            have = _sections(ROOT / notebook)
+            for first, last in re.findall(r"§(\d+)(?:–(\d+))?", sections):
+                wanted = set(range(int(first), int(last or first) + 1))
+                if not wanted <= have:
+                    problems.append(f"{path.relative_to(ROOT)}: {notebook} has no section {sorted(wanted - have)}")
+    assert not problems, "\n".join(problems)
+
+def _graded_names(notebook: Path) -> set[str]:
+    """The functions and classes a lab's solution cells define (what the student writes)."""
+    names = set()
+    for cell in json.loads(notebook.read_text())["cells"]:
+        if cell["cell_type"] == "code" and cell["metadata"].get("nbgrader", {}).get("solution"):
+            source = "".join(cell["source"])
+            names |= set(re.findall(r"^(?:def|class) (\w+)", source, re.M))
+    return names
+
+
+@pytest.mark.parametrize("unit", READY, ids=lambda u: u.name)
+def test_a_lab_names_the_course_code_behind_every_task(unit):
+    # A lab task may keep its own name (its contract can be a part of the reference's), but the lab's last cell
+    # says where its counterpart lives, so lab and package can be read side by side.
+    notebook = ROOT / "solutions" / unit.lab / f"{unit.lab}.ipynb"
+    last = "".join(json.loads(notebook.read_text())["cells"][-1]["source"])
+    assert last.startswith("## Where your code lives in the course"), f"{unit.lab}: the last cell must map tasks"
+    rows = dict(re.findall(r"^\| `(\w+)` \| `([\w.]+)` \|", last, re.M))
+    assert set(rows) == _graded_names(notebook), f"{unit.lab}: the map and the graded functions differ"
+    for task, reference in rows.items():
+        module, _, name = reference.rpartition(".")
+        assert hasattr(importlib.import_module(module), name), f"{unit.lab}: {task} -> {reference} does not exist"
+
+
+
+@pytest.mark.parametrize("modules", [("videollm.vq.train",), ("videollm.fusion.train",), ("videollm.motion.tokenizer",),
+                                     ("videollm.vlm.mini.train", "videollm.vlm.mini.evaluate")], ids=lambda m: m[0])
+def test_every_trained_model_has_the_same_four_functions(modules):
+    found = {}
+    for name in modules:
+        module = importlib.import_module(name)
+        found.update({f: getattr(module, f) for f in ("train", "train_config", "pretrained", "evaluate")
+                      if hasattr(module, f)})
+    leading = {"train": ["model"], "train_config": ["config", "device", "progress"],
+               "pretrained": ["config", "device", "retrain", "progress"], "evaluate": ["model"]}
+    for function, names in leading.items():
+        assert function in found, f"{modules}: no {function}"
+        params = list(inspect.signature(found[function]).parameters)
+        assert params[:len(names)] == names, f"{modules}: {function}{tuple(params)} should start with {names}"

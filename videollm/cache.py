@@ -11,6 +11,8 @@ A checkpoint is a folder ``data_dir()/checkpoints/<name>-<hash16>/``: what the m
 decides the weights (config, code version, data version), so **a changed config is another folder**: it is trained
 and cached beside the old one, and neither overwrites the other. An unreadable or half-written folder is trained
 again, with a note; ``retrain=True`` trains again and replaces it.
+
+Lecture: `lectures/02_vq_tokenization.ipynb` §7; `lectures/03_early_fusion.ipynb` §8.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ uses PyAV with H.264 or MPEG-4 Part 2.
 - :func:`load_audio` decodes a file's sound track to mono float32 samples.
 
 Both decoders give the same pixels (bit for bit) and the same timestamps on the course's clips.
+
+Lecture: `lectures/00_video_as_data.ipynb` §1–2.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ Frames are ``(T, H, W, 3)`` uint8 RGB as :func:`videollm.io.load_video` returns 
 Artists carry a ``gid`` so tests (and curious students) can find them: ``"samples"`` (sampled-frame markers
 in :func:`sampling_timeline`), ``"box"`` (ground-truth rectangles), ``"motion-arrows"`` (the quiver in
 :func:`motion_field`), ``"frames"`` and ``"gap"`` (curves in :func:`frames_vs_duration`).
+
+Lecture: `lectures/00_video_as_data.ipynb` §2–4.
 """
 
 from __future__ import annotations

@@ -17,6 +17,8 @@ Example: a 10 s clip at 30 fps (300 frames) sampled at 2 fps keeps 20 frames:
 20
 >>> fps_indices(300, 30.0)[:4].tolist()
 [0, 16, 31, 47]
+
+Lecture: `lectures/00_video_as_data.ipynb` §3; `lectures/05_llava_ov_qwen2_vl.ipynb` §6.
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ def test_training_beats_an_untrained_model_on_held_out_fields():
     assert (held_out.norm(dim=1) > 0).float().mean() > 0.03, "the fields contain motion"
     torch.manual_seed(QUICK.seed)
     untrained = mt.reconstruction_error(mt.MotionTokenizer(QUICK), held_out)
-    model, info = mt.train(QUICK)
+    model, info = mt.train_config(QUICK)
     trained = mt.reconstruction_error(model, held_out)
     assert trained < 0.5 * untrained, (trained, untrained)
     assert info["epe"] < 1.5 * info["epe_zero"] and info["perplexity"] > 4

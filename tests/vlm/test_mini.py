@@ -70,7 +70,7 @@ def test_checkpoint_round_trip_and_cache_key(tmp_path, monkeypatch, data):
     frames, records = data
     model, processor = mini_model.build_model(SMALL)
     history = mini_train.train(model, processor, frames[:4], records[:4], steps=2, batch_size=4)
-    monkeypatch.setattr(mini_train, "train_config", lambda *args, **kwargs: (model, processor, history))
+    monkeypatch.setattr(mini_train, "train_config", lambda *args, **kwargs: ((model, processor), history))
     assert mini_train.cached_model(SMALL) is None
     trained, _ = mini_train.pretrained(SMALL, progress=False)
     folder = Path(trained.meta["path"])

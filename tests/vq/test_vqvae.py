@@ -6,11 +6,14 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+from videollm import io
 from videollm.vq import codebook as cb, quantize as vq, train as vt, vqvae
+from videollm.world import clips
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 #: A model small enough to train in seconds.
@@ -85,6 +88,21 @@ def test_codebook_loss_trains_the_codes_and_commitment_the_encoder():
     model.zero_grad(set_to_none=True)
     out["commitment_loss"].backward()
     assert model.quantizer.codebook.grad is None and model.encoder.net[0].weight.grad is not None
+
+
+def test_frames_are_read_from_video_files_like_a_users(monkeypatch):
+    # The model trains on what a decoder gives back (codec artifacts included), not on rendered pixels.
+    read = []
+    monkeypatch.setattr(vqvae, "load_video", lambda path: read.append(path) or io.load_video(path))
+    frames = vqvae.split_frames("train", num_clips=2, frames_per_clip=3, size=16)
+    assert [p.suffix for p in read] == [".mp4", ".mp4"] and all(p.exists() for p in read)
+    decoded = io.load_video(read[0])[0][::3]  # (3, 32, 32, 3) uint8
+    pooled = torch.from_numpy(decoded).permute(0, 3, 1, 2).float().div(255).unflatten(2, (16, 2)).unflatten(4, (16, 2))
+    torch.testing.assert_close(frames[:3], pooled.mean(dim=(3, 5)))
+    rendered = clips.make_clip(vqvae.SPLIT_SEEDS["train"], num_frames=9, height=32, width=32, num_objects=3,
+                               background=vqvae.FRAME_BACKGROUNDS[0]).frames[::3]
+    assert not np.array_equal(decoded, rendered), "an H.264 round trip is lossy"
+    assert np.abs(decoded.astype(int) - rendered).mean() < 8, "but close to what was rendered"
 
 
 def test_frame_sets_are_deterministic_and_the_splits_differ():

@@ -3,6 +3,8 @@
 Video-MME is scored with and without subtitles (as the real leaderboard is), MLVU by M-Avg (the unweighted mean
 of its per-task accuracies), PerceptionTest and Video-MME by overall accuracy. Everything here reads annotations
 only, so the whole table takes seconds: no clip is rendered.
+
+Lecture: `lectures/09_evaluation.ipynb` §5.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ summed log-probability of its tokens given everything before them, and the predi
 Both of the course's own models answer this way (unit 03's early-fusion LM and unit 05's mini video LLM); a tiny
 model trained for minutes cannot learn to bind lettered options to letters in the prompt, but it can learn which
 answer text fits the video.
+
+Lecture: `lectures/03_early_fusion.ipynb` §6.
 """
 
 from __future__ import annotations

@@ -23,6 +23,8 @@ over those records (``accuracy_table``, ``m_avg``, ``bootstrap_ci``). Two number
 (66.7, 75.0)
 >>> random_baseline(qs)
 25.0
+
+Lecture: `lectures/09_evaluation.ipynb` §4, §6.
 """
 
 from __future__ import annotations

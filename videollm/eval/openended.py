@@ -18,6 +18,8 @@ is "playing a guitar", from strict and cheap to lenient and expensive:
 'cat sat'
 >>> exact_match("the red ball.", ["Red ball", "a crimson ball"]), round(token_f1("a red ball", "red cube"), 2)
 (1.0, 0.5)
+
+Lecture: `lectures/09_evaluation.ipynb` §7.
 """
 
 from __future__ import annotations

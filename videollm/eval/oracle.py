@@ -10,6 +10,8 @@
 - The **blind model** never sees the video: it learns from the training split how often each option text is right
   for each task (and each letter overall), and picks the best-scoring option. Because every task draws its options
   first and its answer uniformly among them, it should stay at chance; a test holds it within a small margin.
+
+Lecture: `lectures/09_evaluation.ipynb` §2, §5.
 """
 
 from __future__ import annotations

@@ -82,6 +82,8 @@ Everything is pure Python on strings; no network, no model.
 'E'
 >>> parse_both("Best answer: C", "videomme", 4)
 {'legacy': 'B', 'new': 'C', 'faithful': 'C', 'agree': False}
+
+Lecture: `lectures/09_evaluation.ipynb` §3.
 """
 
 from __future__ import annotations

@@ -20,6 +20,8 @@ Example output (90 Video-MME-style questions, 3 per clip, with ``--bootstrap``):
     CI: percentile bootstrap resampling whole clips (questions on one video are correlated)
 
 For MLVU the table adds an ``M-Avg`` row (unweighted mean over tasks) after ``overall``.
+
+Lecture: `lectures/09_evaluation.ipynb` §4.
 """
 
 from __future__ import annotations

@@ -23,6 +23,8 @@ Training, evaluation, the cached checkpoints and the command line live in :mod:`
 
 Conventions: clips are ``(B, T, C, H, W)`` float in [0, 1]; frame features ``(B, T, P, D)``; token sequences
 ``(B, L)`` int64; embeddings ``(B, L, D)``. Nothing loops over tokens or patches in Python.
+
+Lecture: `lectures/03_early_fusion.ipynb` §2–6.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 Functions build and return a new ``matplotlib.figure.Figure`` (nothing touches pyplot's global state). Artists
 carry a ``gid``: ``"token-<kind>"`` on every token box of :func:`token_sequences`, ``"accuracy-bars"`` and
 ``"random-baseline"`` in :func:`accuracy_bars`.
+
+Lecture: `lectures/03_early_fusion.ipynb` §1, §8.
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ Command line::
 
     $ python -m videollm.fusion.train build [--style non_tokenised|tokenised] [--force]
     $ python -m videollm.fusion.train evaluate [--split test]
+
+Lecture: `lectures/03_early_fusion.ipynb` §6–8.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from videollm.eval.likelihood import answer_log_likelihood, option_table
 from videollm.eval.metrics import accuracy_table, score
 from videollm.fusion import model as fu
 from videollm.vq import train as vq_train
-from videollm.world.qa_frames import frame_set
+from videollm.world.qa_frames import data_version, frame_set
 from videollm.world.text_tokenizer import course_tokenizer
 
 #: Bump when the model, the data or the training loop change what a config trains to.
@@ -69,8 +71,9 @@ class FusionConfig:
 
 
 def spec(config: FusionConfig) -> dict:
-    """What decides a trained model: the config, :data:`MODEL_VERSION` and (tokenised) the VQ-VAE's own spec."""
-    spec: dict[str, Any] = {"config": config, "model_version": MODEL_VERSION}
+    """What decides a trained model: the config, :data:`MODEL_VERSION`, the version of its data
+    (:func:`videollm.world.qa_frames.data_version`) and (tokenised) the VQ-VAE's own spec."""
+    spec: dict[str, Any] = {"config": config, "model_version": MODEL_VERSION, "data": data_version()}
     if config.style == "tokenised":
         spec["vqvae"] = vq_train.spec()
     return spec
@@ -287,26 +290,36 @@ def default_config(style: str) -> FusionConfig:
     return FusionConfig(style=style)
 
 
-def pretrained(style: str = "non_tokenised", config: FusionConfig | None = None, device="cpu",
-               retrain: bool = False, progress: bool = True) -> fu.EarlyFusionLM:
-    """The course's trained early-fusion model of ``style``: loaded from the cache, else trained and cached
+def train_config(config: FusionConfig, device="cpu", progress: bool = False) -> tuple[fu.EarlyFusionLM, dict]:
+    """Build and train the model of ``config`` on its style's training questions: ``(model, history)``."""
+    tokenizer = _tokenizer()
+    model = build_model(config, tokenizer, device)
+    history = train(model, prepare(config, "train", tokenizer), config, tokenizer.pad_token_id, device,
+                    progress=progress)
+    return model, history
+
+
+def pretrained(config: FusionConfig | str = "non_tokenised", device="cpu", retrain: bool = False,
+               progress: bool = True) -> fu.EarlyFusionLM:
+    """The course's trained early-fusion model: loaded from the cache, else trained and cached
     (:func:`videollm.cache.load_or_train`).
+
+    Args:
+        config: a :class:`FusionConfig`, or a style name for the course's config of that style
+            (:func:`default_config`).
 
     Returns the model in eval mode with ``model.config`` (the :class:`FusionConfig`) and ``model.meta``
     (``history``, ``seconds``, ``path``, ``cached``).
     """
-    config = config or default_config(style)
-    tokenizer = _tokenizer()
+    config = default_config(config) if isinstance(config, str) else config
 
     def fit():
-        model = build_model(config, tokenizer, device)
-        history = train(model, prepare(config, "train", tokenizer), config, tokenizer.pad_token_id, device,
-                        progress=progress)
+        model, history = train_config(config, device, progress)
         return model, {"history": history, "device": str(device)}
 
     def load(folder: Path) -> fu.EarlyFusionLM:
         # a checkpoint made with another tokenizer fails to load here, and the model is trained again
-        return load_weights(build_model(config, tokenizer), folder, device)
+        return load_weights(build_model(config, _tokenizer()), folder, device)
 
     model, model.meta = load_or_train(f"fusion-{config.style}", spec(config), fit, save_weights, load,
                                       retrain=retrain)

@@ -18,6 +18,8 @@ so memory stays bounded. It runs on the device of its inputs (or ``device``).
 PyAV with ``flags2=+export_mvs``) into the same ``(T, H/16, W/16, 2)`` layout, the way Video-LaVIT does: a vector
 counts as ``source * (motion_x, motion_y) / motion_scale`` pixels (``= dst - src`` for a past reference), placed in
 the 16x16 cell that holds its block's centre.
+
+Lecture: `lectures/04_lavit_motion.ipynb` §2–3.
 """
 
 from __future__ import annotations

@@ -29,6 +29,8 @@ Video-LaVIT (jy0205/LaVIT, ``VideoLaVIT/models/transform.py``) turns a clip's re
 
 :func:`lavit_normalise` and :func:`lavit_motion_input` then give the tokenizer's input: vectors divided by the
 frame width/height and by fixed standard deviations, resized bicubically to 20 x 36, as ``(2, T, 20, 36)``.
+
+Lecture: `lectures/04_lavit_motion.ipynb` §3–4.
 """
 
 from __future__ import annotations

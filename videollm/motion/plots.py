@@ -5,6 +5,8 @@ Block fields are ``(H/B, W/B, 2)`` ``(dx, dy)`` per block (``dy > 0`` points dow
 ``(H, W, 3)`` uint8. Functions that take ``ax`` draw on it and return it; the others build and return a new
 ``matplotlib.figure.Figure`` (nothing touches pyplot's global state). Artists carry a ``gid``: ``"block-arrows"``
 (the quiver), ``"error-map"`` (the image of end-point errors).
+
+Lecture: `lectures/04_lavit_motion.ipynb` §2, §4–5.
 """
 
 from __future__ import annotations

@@ -24,6 +24,8 @@ Gradients reach the encoder through the straight-through estimator of :mod:`vide
 Training data are generated, never downloaded, so a checkpoint is a cache: :func:`pretrained` loads the checkpoint
 of this exact configuration if it is cached (:func:`videollm.cache.load_or_train`) and otherwise trains and caches
 it. ``python -m videollm.motion.tokenizer build`` does that ahead of time (``make data``).
+
+Lecture: `lectures/04_lavit_motion.ipynb` §5.
 """
 
 from __future__ import annotations
@@ -243,64 +245,77 @@ def reconstruction_error(model: MotionTokenizer, x: torch.Tensor) -> float:
     return float((recon - x).norm(dim=1).mean()) * model.config.max_speed
 
 
-def train(config: TokenizerConfig = TokenizerConfig(), device="cpu", log=None) -> tuple[MotionTokenizer, dict]:
-    """Train a tokenizer from scratch on generated motion fields.
+def evaluate(model: MotionTokenizer, fields: torch.Tensor) -> dict[str, float]:
+    """How well ``model`` tokenizes ``fields`` ``(B, 2, T, h, w)``: reconstruction ``epe`` and ``epe_zero`` (of
+    predicting no motion), both in pixels per frame, and the codes' ``perplexity``."""
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        ids = model(fields)["indices"]
+    model.train(was_training)
+    return {"epe": reconstruction_error(model, fields),
+            "epe_zero": float(fields.norm(dim=1).mean()) * model.config.max_speed,
+            "perplexity": perplexity(ids, model.config.num_codes)}
 
-    Args:
-        config: architecture and recipe (``steps``, ``batch_size``, ``lr``, ``train_clips``, ``seed``).
-        device: where to train.
-        log: called with a line of progress now and then (e.g. ``print``), or None.
 
-    Returns:
-        the model (eval mode) and a dict of figures: ``seconds``, ``final_loss``, held-out ``epe`` (pixels/frame)
-        and ``epe_zero`` (of predicting no motion), code ``perplexity``.
-    """
+def train(model: MotionTokenizer, fields: torch.Tensor, steps: int = 600, batch_size: int = 16, lr: float = 3e-3,
+          seed: int = 0, progress: bool = False) -> dict[str, list[float]]:
+    """Train ``model`` in place on motion fields ``(N, 2, T, h, w)`` (on the model's device): Adam on MSE +
+    ``config.epe_weight`` x end-point error + the commitment term, the codebook started from k-means of 64 fields
+    and dead codes restarted every 50 steps. Returns the history ``{"loss": [...]}``; ``progress`` prints a line
+    every 50 steps."""
     threads = torch.get_num_threads()
-    if torch.device(device).type == "cpu":
+    if fields.device.type == "cpu":
         torch.set_num_threads(1)  # tiny matrices: extra threads cost more in synchronisation than they save
     try:
-        return _train(config, device, log)
+        return _train(model, fields, steps, batch_size, lr, seed, progress)
     finally:
         torch.set_num_threads(threads)
 
 
-def _train(config: TokenizerConfig, device, log) -> tuple[MotionTokenizer, dict]:
-    torch.manual_seed(config.seed)
-    generator = torch.Generator().manual_seed(config.seed)
-    start = time.perf_counter()
-    data = motion_fields(range(config.seed * 10_000, config.seed * 10_000 + config.train_clips), config, device)
-    held_out = motion_fields(HELD_OUT_SEEDS, config, device)
-    model = MotionTokenizer(config, device=device)
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+def _train(model: MotionTokenizer, data: torch.Tensor, steps: int, batch_size: int, lr: float, seed: int,
+           progress: bool) -> dict[str, list[float]]:
+    generator = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
     model.train()
-    loss = torch.zeros(())
-    for step in range(config.steps):
-        batch = data[torch.randint(len(data), (config.batch_size,), generator=generator).to(data.device)]
+    history: dict[str, list[float]] = {"loss": []}
+    for step in range(steps):
+        batch = data[torch.randint(len(data), (batch_size,), generator=generator).to(data.device)]
         if step == 0:  # start the codebook where the (normalised) latents are
             with torch.no_grad():
                 z = F.normalize(model.encode_latents(data[:64]), dim=-1)
-                model.quantizer.embed.copy_(F.normalize(kmeans(z, config.num_codes, generator=generator), dim=-1))
+                model.quantizer.embed.copy_(F.normalize(kmeans(z, model.config.num_codes, generator=generator),
+                                                        dim=-1))
         out = model(batch)
         recon = out["recon"]
-        loss = F.mse_loss(recon, batch) + config.epe_weight * _epe_loss(recon, batch) + out["commitment_loss"]
+        loss = F.mse_loss(recon, batch) + model.config.epe_weight * _epe_loss(recon, batch) + out["commitment_loss"]
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        history["loss"].append(loss.item())
         if step % 50 == 49:  # codes nobody used lately get a latent of this batch
             with torch.no_grad():
                 new, n = restart_dead_codes(model.quantizer.embed, model.quantizer.cluster_size(),
                                             F.normalize(out["latents"], dim=-1), threshold=0.05, generator=generator)
                 model.quantizer.embed.copy_(F.normalize(new, dim=-1))
-            if log is not None:
-                log(f"step {step + 1:4d}/{config.steps}  loss {loss.item():.4f}  restarted {n} codes")
+            if progress:
+                print(f"step {step + 1:4d}/{steps}  loss {loss.item():.4f}  restarted {n} codes", flush=True)
     model.eval()
-    with torch.no_grad():
-        ids = model(held_out)["indices"]
-    info = {"seconds": time.perf_counter() - start, "final_loss": loss.item(),
-            "epe": reconstruction_error(model, held_out),
-            "epe_zero": float(held_out.norm(dim=1).mean()) * config.max_speed,
-            "perplexity": perplexity(ids, config.num_codes), "device": str(device)}
-    return model, info
+    return history
+
+
+def train_config(config: TokenizerConfig = TokenizerConfig(), device="cpu",
+                 progress: bool = False) -> tuple[MotionTokenizer, dict]:
+    """Build and train the tokenizer of ``config`` on its generated motion fields: ``(model, figures)``, the
+    figures being ``history``, ``seconds``, ``final_loss`` and, on the held-out fields, :func:`evaluate`'s."""
+    start = time.perf_counter()
+    data = motion_fields(range(config.seed * 10_000, config.seed * 10_000 + config.train_clips), config, device)
+    torch.manual_seed(config.seed)
+    model = MotionTokenizer(config, device=device)
+    history = train(model, data, config.steps, config.batch_size, config.lr, config.seed, progress)
+    figures = evaluate(model, motion_fields(HELD_OUT_SEEDS, config, device))
+    return model, {"history": history, "seconds": time.perf_counter() - start, "final_loss": history["loss"][-1],
+                   **figures, "device": str(device)}
 
 
 def spec(config: TokenizerConfig = TokenizerConfig()) -> dict:
@@ -310,17 +325,17 @@ def spec(config: TokenizerConfig = TokenizerConfig()) -> dict:
 
 
 def pretrained(config: TokenizerConfig = TokenizerConfig(), device="cpu", retrain: bool = False,
-               log=None) -> MotionTokenizer:
+               progress: bool = True) -> MotionTokenizer:
     """The course's motion tokenizer: loaded from the cache if there is a checkpoint of ``config``, else trained
     and cached (:func:`videollm.cache.load_or_train`).
 
-    Returns the model (eval mode, on ``device``) with ``model.meta``: its training figures (see :func:`train`) plus
-    ``path`` and ``cached`` (whether it was loaded).
+    Returns the model (eval mode, on ``device``) with ``model.meta``: its training figures (see
+    :func:`train_config`) plus ``path`` and ``cached`` (whether it was loaded).
     """
     def load(folder: Path) -> MotionTokenizer:
         return load_weights(MotionTokenizer(config), folder, device)
 
-    model, model.meta = load_or_train("motion_tokenizer", spec(config), lambda: train(config, device=device, log=log),
+    model, model.meta = load_or_train("motion_tokenizer", spec(config), lambda: train_config(config, device, progress),
                                       save_weights, load, retrain=retrain)
     return model.eval()
 
@@ -344,7 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"checkpoint:  {checkpoint_dir('motion_tokenizer', spec(config))} ({'cached' if found else 'absent'})")
         return 0
     try:
-        info = pretrained(config, device=args.device, retrain=args.force, log=lambda line: print(line, flush=True)).meta
+        info = pretrained(config, device=args.device, retrain=args.force).meta
     except (RuntimeError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,4 +1,4 @@
-"""Unit 01 (lecture 01, "patches and the patch embedding") — an image as a sequence of patch tokens.
+"""Unit 01 — an image as a sequence of patch tokens.
 
 - :func:`patchify` / :func:`unpatchify` — cut an image into non-overlapping patches and put it back.
 - :func:`patch_embed_linear` — the patch embedding seen as one matrix multiply on patch vectors.
@@ -7,6 +7,8 @@
 
 Images are ``(B, C, H, W)``, token sequences ``(B, N, D)``; patch grids are flattened row-major. Checked against
 timm 1.0.31 (``tests/vit/test_vit.py``).
+
+Lecture: `lectures/01_vit_patching.ipynb` §1–2.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ or ``(3, H, W)`` float as PyTorch stores them.
 Artists carry a ``gid`` so tests (and curious students) can find them:
 ``"patch-grid"`` (grid lines), ``"patch-number"`` (patch labels), ``"merge-overlay"`` (merge-group colours),
 ``"scheme"`` (token-count curves) and ``"context"`` (context-size lines).
+
+Lecture: `lectures/01_vit_patching.ipynb` §1–5.
 """
 
 from __future__ import annotations

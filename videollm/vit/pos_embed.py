@@ -1,5 +1,8 @@
-"""Unit 01 (lecture 01, "position embeddings at another resolution") — resample learned absolute position
-embeddings to a new patch grid, exactly as ``timm.layers.resample_abs_pos_embed`` does (timm 1.0.31)."""
+"""Unit 01 — resample learned absolute position embeddings to a new patch grid, exactly as
+``timm.layers.resample_abs_pos_embed`` does (timm 1.0.31).
+
+Lecture: `lectures/01_vit_patching.ipynb` §3.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Unit 01 — argument checks shared by the ViT modules: sizes as pairs, tensor layouts, divisibility."""
+"""Unit 01 — argument checks shared by the ViT modules: sizes as pairs, tensor layouts, divisibility.
+
+Lecture: `lectures/01_vit_patching.ipynb` §1–4.
+"""
 
 from __future__ import annotations
 

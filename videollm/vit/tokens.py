@@ -1,9 +1,11 @@
-"""Unit 01 (lecture 01, "how many tokens a clip costs") — token counts per scheme, and Qwen2-VL's flattening.
+"""Unit 01 — token counts per scheme, and Qwen2-VL's flattening.
 
 - :func:`count_tokens`, :data:`TOKEN_SCHEMES` — visual tokens of a clip: per frame, per tubelet, or Qwen2-VL's
   temporal patch 2 with 2x2 merge.
 - :func:`qwen2_vl_patches` — the Qwen2-VL processor's flattening, with patches grouped into 2x2 merge blocks
   (checked against transformers 5.23).
+
+Lecture: `lectures/01_vit_patching.ipynb` §4–5.
 """
 
 from __future__ import annotations

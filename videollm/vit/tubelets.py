@@ -1,7 +1,9 @@
-"""Unit 01 (lecture 01, "video: frames or tubelets") — ViViT's 3-D tubelet embedding.
+"""Unit 01 — ViViT's 3-D tubelet embedding.
 
 - :class:`TubeletEmbed` — ``Conv3d`` over ``t x P x P`` blocks of a ``(B, T, C, H, W)`` video.
 - :func:`central_frame_init`, :func:`average_frame_init` — the two ways of inflating a 2-D ViT kernel to 3-D.
+
+Lecture: `lectures/01_vit_patching.ipynb` §4.
 """
 
 from __future__ import annotations

@@ -30,6 +30,8 @@ Placeholders, as the processors expand them (transformers 5.23.0):
 >>> generate_answer(model, processor, "clip.mp4", "What colour is the square?",  # doctest: +SKIP
 ...                 ["red", "blue", "green", "yellow"])
 'B'
+
+Lecture: `lectures/05_llava_ov_qwen2_vl.ipynb` §10.
 """
 
 from __future__ import annotations

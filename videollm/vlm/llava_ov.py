@@ -27,6 +27,8 @@ Sizes are ``(height, width)`` throughout, as in transformers (LLaVA-NeXT's own c
 2929
 >>> token_strategy()["video"]["tokens"]
 6272
+
+Lecture: `lectures/05_llava_ov_qwen2_vl.ipynb` §2–5.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ best-resolution score map and its winner), ``"token-map"`` (a feature map drawn 
 ``"context"`` (token-budget curves and context lines), ``"mrope-ids"`` (the three id rows), ``"mrope-cell"`` (one
 video token's ``(t, h, w)`` label), ``"rule"`` and ``"disagree"`` (position-id curves of two rules and where they
 differ), ``"time-ids"`` (temporal ids against seconds), ``"score"`` (leaderboard bars).
+
+Lecture: `lectures/05_llava_ov_qwen2_vl.ipynb` §2–4, §8–9, §11.
 """
 
 from __future__ import annotations

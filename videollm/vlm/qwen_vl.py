@@ -23,6 +23,8 @@ Pass ``rule="transformers"`` to :func:`mrope_position_ids` to get 5.23's ids.
 (1092, 1932)
 >>> mrope_position_ids([("video", (3, 4, 4)), ("text", 5)])[:, -5:].tolist()[0]
 [3, 4, 5, 6, 7]
+
+Lecture: `lectures/05_llava_ov_qwen2_vl.ipynb` §6–9.
 """
 
 from __future__ import annotations

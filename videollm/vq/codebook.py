@@ -10,6 +10,8 @@ running mean of the latents assigned to it. :class:`EMACodebook` follows DeepMin
 and a loss of ``beta * commitment`` only. A code that receives no latents decays towards zero (sonnet does the
 same); :func:`restart_dead_codes` gives such codes a new life, and :func:`kmeans` starts the codebook where the
 data are. Shapes: latents ``(..., D)``, codebook ``(K, D)``.
+
+Lecture: `lectures/02_vq_tokenization.ipynb` §1, §4.
 """
 
 from __future__ import annotations

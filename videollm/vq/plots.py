@@ -4,6 +4,8 @@ training curves, reconstructions and token maps.
 Every function either draws on an ``Axes`` you pass (``draw_*``, returns that Axes) or builds and returns a new
 ``matplotlib.figure.Figure``; nothing calls ``plt.show()``. Inputs may be NumPy arrays or torch tensors on any
 device; images are ``(N, 3, H, W)`` float in [0, 1] as PyTorch stores them.
+
+Lecture: `lectures/02_vq_tokenization.ipynb` §1–4, §7.
 """
 
 from __future__ import annotations

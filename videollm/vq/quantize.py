@@ -17,6 +17,8 @@ Losses in the **paper's form** (``legacy=False`` in taming-transformers, sonnet'
     loss       = codebook + beta * commitment,   beta = 0.25
 
 taming-transformers' default (``legacy=True``) puts ``beta`` on the codebook term instead; this module does not.
+
+Lecture: `lectures/02_vq_tokenization.ipynb` §1, §3–4.
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ confident code while spreading the batch over all codes::
     loss = mean_i H(p_i) - H(mean_i p_i)
 
 Shapes: latents ``(..., d)``; indices ``(...)`` int64.
+
+Lecture: `lectures/02_vq_tokenization.ipynb` §6.
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ Command line (``make data`` runs the first)::
 
     $ python -m videollm.vq.train build [--force] [--device cuda]
     $ python -m videollm.vq.train info
+
+Lecture: `lectures/02_vq_tokenization.ipynb` §2, §7.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from videollm.vq.vqvae import FSQQuantizer, LFQQuantizer, VQVAE, VectorQuantizer
 from videollm.world.shapes import WORLD_VERSION
 
 #: Bump when the model, the data or the training loop change what a config trains to.
-MODEL_VERSION = 2
+MODEL_VERSION = 3  # 3: the frames are decoded from H.264 clips (split_frames)
 CHECKPOINT_NAME = "vqvae"
 QUANTIZERS = ("codebook", "l2", "ema", "fsq", "lfq")
 

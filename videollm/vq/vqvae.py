@@ -22,11 +22,14 @@ This module also makes the frames to train on (:func:`split_frames`) and measure
 
 There is no upstream checkpoint for a model this small, so there is no "real checkpoint" switch: the course's
 model is trained here (about two minutes on a 2-core CPU) and cached, see :func:`videollm.vq.train.pretrained`.
+
+Lecture: `lectures/02_vq_tokenization.ipynb` §2, §4, §6.
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -34,8 +37,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from videollm.cache import data_dir, spec_hash
+from videollm.io import load_video
 from videollm.vq import quantize as vq, scalar_quant
 from videollm.world import clips
+from videollm.world.files import cached_clip
+from videollm.world.shapes import WORLD_VERSION
 
 #: Backgrounds the frames cycle through: flat, smooth and textured (photographs bundled with scikit-image). The
 #: square astronaut photo is left out: at these frame sizes its "seeded crop" is always the whole photo, so every
@@ -49,15 +56,30 @@ SPLIT_SEEDS = {"train": 10_000, "heldout": 20_000}
 # Data
 
 
-def split_frames(split: str = "train", num_clips: int = 24, frames_per_clip: int = 8, size: int = 32,
-              device="cpu", dtype=torch.float32) -> torch.Tensor:
-    """Deterministic frames from :func:`videollm.world.clips.make_clip`: ``(num_clips * frames_per_clip, 3, size, size)``.
+def clip_file(split: str, index: int, num_frames: int, size: int) -> Path:
+    """The ``.mp4`` of clip ``index`` of ``split`` (``num_frames`` frames of ``size x size``), written to the data
+    cache (``<data cache>/vq_clips/``) the first time: the world's clip, H.264-encoded like any video file."""
+    params = {"seed": SPLIT_SEEDS[split] + index, "num_frames": num_frames, "height": size, "width": size,
+              "num_objects": 3, "background": FRAME_BACKGROUNDS[index % len(FRAME_BACKGROUNDS)]}
+    digest = spec_hash({"world": WORLD_VERSION, "params": params, "codec": "h264"})
+    name = f"{split}-{params['seed']}-{num_frames}x{size}"
 
-    Each clip is rendered at ``2 * size`` pixels and box-filtered down by 2 (anti-aliased edges), with 3 moving
-    shapes over a background from :data:`FRAME_BACKGROUNDS` (clip ``i`` uses ``FRAME_BACKGROUNDS[i % 5]``); every third frame
-    is kept, so consecutive frames differ. ``split`` is ``"train"`` or ``"heldout"``: the held-out clips use other
-    seeds (:data:`SPLIT_SEEDS`), hence other objects, motions and background colours, and other crops of the same
-    three photographs. Values are in ``[0, 1]``.
+    def write(folder: Path) -> None:
+        clips.save_clip(clips.make_clip(**params), folder, name, extra={"clip_hash": digest})
+
+    return cached_clip(data_dir() / "vq_clips", name, digest, write)[0]
+
+
+def split_frames(split: str = "train", num_clips: int = 24, frames_per_clip: int = 8, size: int = 32,
+                 device="cpu", dtype=torch.float32) -> torch.Tensor:
+    """Deterministic frames of the world's clips, read as video: ``(num_clips * frames_per_clip, 3, size, size)``.
+
+    Each clip (:func:`clip_file`: 3 moving shapes over a background from :data:`FRAME_BACKGROUNDS`, clip ``i`` using
+    ``FRAME_BACKGROUNDS[i % 5]``) is rendered at ``2 * size`` pixels, encoded to H.264 and decoded again with
+    :func:`videollm.io.load_video`, as a user's video would be, then box-filtered down by 2 (anti-aliased edges);
+    every third frame is kept, so consecutive frames differ. ``split`` is ``"train"`` or ``"heldout"``: the held-out
+    clips use other seeds (:data:`SPLIT_SEEDS`), hence other objects, motions and background colours, and other
+    crops of the same three photographs. Values are in ``[0, 1]``.
     """
     if split not in SPLIT_SEEDS:
         raise ValueError(f"split must be one of {sorted(SPLIT_SEEDS)}; got {split!r}")
@@ -65,11 +87,7 @@ def split_frames(split: str = "train", num_clips: int = 24, frames_per_clip: int
         raise ValueError(f"need at least one clip and one frame per clip; got {num_clips} x {frames_per_clip}")
     if size < 8 or size % 2:
         raise ValueError(f"size must be an even number of pixels >= 8; got {size}")
-    kept = []
-    for i in range(num_clips):
-        clip = clips.make_clip(SPLIT_SEEDS[split] + i, num_frames=3 * frames_per_clip, height=2 * size,
-                               width=2 * size, num_objects=3, background=FRAME_BACKGROUNDS[i % len(FRAME_BACKGROUNDS)])
-        kept.append(clip.frames[::3])
+    kept = [load_video(clip_file(split, i, 3 * frames_per_clip, 2 * size))[0][::3] for i in range(num_clips)]
     frames = torch.from_numpy(np.concatenate(kept)).permute(0, 3, 1, 2).to(torch.float32) / 255  # (N, 3, 2s, 2s)
     return F.avg_pool2d(frames, 2).to(device=device, dtype=dtype)
 

@@ -9,6 +9,8 @@ can be answered from sound alone and a model that binds audio to video can be te
   (one matrix product, as the Goertzel algorithm does per frequency).
 
 Samples are ``(N,)`` float32 in [-1, 1], mono; times are seconds from the start of the track.
+
+Lecture: `lectures/00_video_as_data.ipynb` §6.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 Integer arithmetic only (photos are cropped and box-filtered with integer sums), and all randomness comes from the
 caller's generator, so a background is byte-identical on every machine with the same NumPy random streams (and, for
 the JPEG photo ``rocket``, the same Pillow JPEG decoder).
+
+Lecture: `lectures/00_video_as_data.ipynb` §4.
 """
 
 from __future__ import annotations

@@ -30,6 +30,8 @@ Conventions
 
 Changing what a seed produces must bump :data:`~videollm.world.shapes.WORLD_VERSION`: the data cache
 (``videollm.world.data``) keys clips on it, and ``tests/world/test_clips.py`` pins checksums of reference clips.
+
+Lecture: `lectures/00_video_as_data.ipynb` §2, §4.
 """
 
 from __future__ import annotations

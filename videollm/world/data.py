@@ -20,6 +20,8 @@ Environment variables:
 - ``VIDEOLLM_DATA``: the cache directory (default: ``data/cache`` in a repository checkout, else
   ``~/.cache/videollm``).
 - ``VIDEOLLM_MANIFEST``: a different manifest file (default: ``data/manifest.json`` of the checkout).
+
+Lecture: `lectures/00_video_as_data.ipynb` §1–2, §4.
 """
 
 from __future__ import annotations

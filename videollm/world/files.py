@@ -4,6 +4,8 @@ One clip is four files with one name: ``<name>.mp4`` (the frames, and a sound tr
 (ground-truth arrays), ``<name>.srt`` (subtitles, when there are any) and ``<name>.json`` (what the clip is). The
 ``.json`` is written last, so a reader that finds it finds the rest complete. :func:`cached_clip` keeps such clips
 in a cache folder, keyed on a hash of everything that determines them.
+
+Lecture: `lectures/00_video_as_data.ipynb` §4.
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ letters are drawn as upper-case.
 - :func:`text_size` its ``(width, height)`` without drawing;
 - :func:`draw_text` stamps it into frames in place and returns the box it covered (ground truth for OCR and
   grounding questions).
+
+Lecture: `lectures/00_video_as_data.ipynb` §6.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ show.
 Like :mod:`videollm.plotting`, every function builds and returns a ``Figure`` (or draws on an ``Axes`` you
 pass) and never calls ``plt.show()``. Artists carry a ``gid`` that tests can find: ``"present"``, ``"action"``,
 ``"away"``, ``"text"``, ``"insert"``, ``"cue"``, ``"tone"``.
+
+Lecture: `lectures/00_video_as_data.ipynb` §6; `lectures/09_evaluation.ipynb` §2, §5.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ minutes (MLVU's long scenes take longest to build) and is cached in ``<data cach
     >>> fs = frame_set("perception", "train", num_frames=8, size=(56, 56))   # doctest: +SKIP
     >>> fs.frames.shape, fs.records[0]["question"]                            # doctest: +SKIP
     (torch.Size([300, 8, 3, 56, 56]), 'While the camera was turned away, which object was put on the table?')
+
+Lecture: `lectures/00_video_as_data.ipynb` §6; `lectures/03_early_fusion.ipynb` §4.
 """
 
 from __future__ import annotations
@@ -24,9 +26,18 @@ import torch.nn.functional as F
 from videollm.cache import data_dir, spec_hash, write_atomic
 from videollm.sampling import uniform_indices
 from videollm.world import scenes as world
+from videollm.world.scenarios import SCENARIOS_VERSION
+from videollm.world.shapes import WORLD_VERSION
 from videollm.world.suites import SPLITS, SUITES, load_questions, scene_for
 
 QA_FRAMES_VERSION = 1  # bump when the frames drawn for a record change
+
+
+def data_version() -> dict[str, int]:
+    """Everything that decides the frames and questions drawn here: this module's, the scenarios' and the world's
+    versions. The caches of these sets and of every model trained on them are keyed on it, so a change to the
+    world retrains those models instead of leaving them stale."""
+    return {"qa_frames": QA_FRAMES_VERSION, "scenarios": SCENARIOS_VERSION, "world": WORLD_VERSION}
 
 
 @dataclass
@@ -94,7 +105,7 @@ def question_frames(record: dict[str, Any], num_frames: int = 8, size=(56, 56)) 
 
 
 def _cache_file(suite: str, split: str, num_frames: int, size: tuple[int, int], ids: list[str]) -> Path:
-    spec = {"version": QA_FRAMES_VERSION, "world": world.WORLD_VERSION, "suite": suite, "split": split,
+    spec = {"version": data_version(), "suite": suite, "split": split,
             "num_frames": num_frames, "size": list(size), "ids": list(ids)}
     digest = spec_hash(spec)[:12]
     return data_dir() / "qa_frames" / f"{suite}-{split}-{num_frames}x{size[0]}x{size[1]}-{digest}.npz"

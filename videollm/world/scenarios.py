@@ -9,6 +9,8 @@ Every task follows the same recipe, which is what keeps a *blind* model (questio
 A task returns an :class:`Item`: the :class:`~videollm.world.scenes.Scene`, the question, the option texts, the answer's
 index, and a structured ``query`` saying what is asked (which object, which action), so that the oracles in
 :mod:`videollm.eval.oracle` can answer from the scene's annotations without parsing English.
+
+Lecture: `lectures/00_video_as_data.ipynb` §6.
 """
 
 from __future__ import annotations

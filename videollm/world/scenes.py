@@ -33,6 +33,8 @@ Everything follows from the builder's calls (themselves drawn from one seed by :
 scene is byte-identical on every machine; :data:`~videollm.world.shapes.WORLD_VERSION` is bumped whenever that would
 change. Shapes, colours and backgrounds are the world's (:mod:`~videollm.world.shapes`,
 :mod:`~videollm.world.backgrounds`), shared with clips.
+
+Lecture: `lectures/00_video_as_data.ipynb` §6.
 """
 
 from __future__ import annotations

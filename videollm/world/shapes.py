@@ -4,6 +4,8 @@ Both ways of making video in this world draw from here: :mod:`videollm.world.cli
 the exact ground truth of units 00, 02 and 04) and :mod:`videollm.world.scenes` (scripted scenes with actions, a
 camera and signs, the benchmark suites). A shape is defined once, by :func:`inside`, and a pixel belongs to an object
 when its *centre* lies inside the object's shape.
+
+Lecture: `lectures/00_video_as_data.ipynb` §4, §6.
 """
 
 from __future__ import annotations

@@ -31,6 +31,8 @@ Its ``.srt`` reader keys cues by ``(start, end)``, so two cues with the same spa
 :func:`cues_for_frames` with ``fps`` reproduces steps 2-3 and the collapse exactly; without ``fps`` it states
 the rule in seconds (``start <= t < end``) and keeps the cues in time order. Step 4 is mirrored for texts that
 carry the font tag; texts without it (ours) are kept whole rather than dropped.
+
+Lecture: `lectures/00_video_as_data.ipynb` §6; `lectures/09_evaluation.ipynb` §5.
 """
 
 from __future__ import annotations

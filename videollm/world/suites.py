@@ -19,6 +19,8 @@ oracles read. A clip is one question's scene; :func:`clip_path` renders it on fi
 
 Everything is a pure function of ``(suite, split, index)``: ``python -m videollm.world.suites build`` writes the
 same bytes on every machine, and ``check`` says whether the committed manifests are current.
+
+Lecture: `lectures/00_video_as_data.ipynb` §6; `lectures/09_evaluation.ipynb` §2.
 """
 
 from __future__ import annotations

@@ -21,6 +21,8 @@ Training takes well under a second.
 >>> tok = course_tokenizer()                                                    # doctest: +SKIP
 >>> tok.convert_tokens_to_ids("<|video_pad|>") in tok.all_special_ids           # doctest: +SKIP
 True
+
+Lecture: `lectures/03_early_fusion.ipynb` §2.
 """
 
 from __future__ import annotations

@@ -45,4 +45,6 @@ Command line (``make data`` should run the first)::
 Modules: ``model`` (:class:`~videollm.vlm.mini.model.MiniVLMConfig`, ``build_model``), ``batches`` (prompts, option
 rows, option scores), ``data`` (training questions and frames), ``train`` (training, ``pretrained``,
 ``cached_model``), ``evaluate`` (``predict``, ``evaluate``, ``results_table``), ``__main__`` (the command line).
+
+Lecture: `lectures/05_llava_ov_qwen2_vl.ipynb` §12.
 """

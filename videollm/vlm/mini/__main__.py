@@ -1,4 +1,7 @@
-"""Unit 05 — ``python -m videollm.vlm.mini build|info|evaluate``: train and cache the mini video LLM, or score it."""
+"""Unit 05 — ``python -m videollm.vlm.mini build|info|evaluate``: train and cache the mini video LLM, or score it.
+
+Lecture: `lectures/05_llava_ov_qwen2_vl.ipynb` §12.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Unit 05 — option scoring on the real Qwen2-VL forward: prompts, one row per (question, option), and the summed
-log-probability of each option's tokens given the video and the question."""
+log-probability of each option's tokens given the video and the question.
+
+Lecture: `lectures/05_llava_ov_qwen2_vl.ipynb` §12.
+"""
 
 from __future__ import annotations
 

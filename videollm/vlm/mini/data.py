@@ -1,4 +1,7 @@
-"""Unit 05 — the mini video LLM's training questions with their frames: the suites' training splits and fresh draws."""
+"""Unit 05 — the mini video LLM's training questions with their frames: the suites' training splits and fresh draws.
+
+Lecture: `lectures/05_llava_ov_qwen2_vl.ipynb` §12.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import torch
 
 from videollm.cache import data_dir, spec_hash
 from videollm.vlm.mini.model import MiniVLMConfig
-from videollm.world.qa_frames import QA_FRAMES_VERSION, cached_frames, frame_set
+from videollm.world.qa_frames import cached_frames, data_version, frame_set
 from videollm.world.suites import generate
 
 
@@ -23,7 +26,7 @@ def extra_draws(suite: str, draws: int, num_frames: int, size: tuple[int, int], 
     for k in range(draws):
         code = EXTRA_CODE_BASE + k
         recs = [dict(r, id=f"{r['id']}-x{code}", clip=f"{r['clip']}-x{code}") for r in generate(suite, "train", code)]
-        spec = {"v": QA_FRAMES_VERSION, "suite": suite, "code": code, "n": num_frames, "size": list(size),
+        spec = {"v": data_version(), "suite": suite, "code": code, "n": num_frames, "size": list(size),
                 "seeds": [r["seed"] for r in recs]}
         digest = spec_hash(spec)[:12]
         path = data_dir() / "qa_frames" / f"extra-{suite}-train-{code}-{num_frames}x{size[0]}x{size[1]}-{digest}.npz"

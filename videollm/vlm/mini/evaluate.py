@@ -1,5 +1,8 @@
 """Unit 05 — scoring the mini video LLM on the suites with :mod:`videollm.eval`, against the random and blind
-baselines."""
+baselines.
+
+Lecture: `lectures/05_llava_ov_qwen2_vl.ipynb` §12.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Unit 05 — the mini video LLM's configuration and model: a tiny ``Qwen2VLForConditionalGeneration`` built in code."""
+"""Unit 05 — the mini video LLM's configuration and model: a tiny ``Qwen2VLForConditionalGeneration`` built in code.
+
+Lecture: `lectures/05_llava_ov_qwen2_vl.ipynb` §12.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import torch
 
 from videollm.vlm import inference as vlm
 from videollm.world import text_tokenizer as tt
-from videollm.world.qa_frames import QA_FRAMES_VERSION
+from videollm.world.qa_frames import data_version
 from videollm.world.text_tokenizer import course_tokenizer
 
 
@@ -73,9 +76,9 @@ def _mrope_section(head_dim: int) -> list[int]:
 
 
 def spec(config: MiniVLMConfig = MiniVLMConfig()) -> dict:
-    """What decides the trained weights: the config, :data:`MODEL_VERSION`, the tokenizer's corpus and the frame
-    renderer's version (its hash keys the checkpoint)."""
-    return {"version": MODEL_VERSION, "config": config, "qa_frames": QA_FRAMES_VERSION,
+    """What decides the trained weights: the config, :data:`MODEL_VERSION`, the tokenizer's corpus and the version
+    of the data (:func:`videollm.world.qa_frames.data_version`); its hash keys the checkpoint."""
+    return {"version": MODEL_VERSION, "config": config, "data": data_version(),
             "tokenizer": tt.corpus_hash(tt.corpus())}
 
 

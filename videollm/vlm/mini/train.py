@@ -1,4 +1,7 @@
-"""Unit 05 — training the mini video LLM, and its cached checkpoint (:func:`videollm.cache.load_or_train`)."""
+"""Unit 05 — training the mini video LLM, and its cached checkpoint (:func:`videollm.cache.load_or_train`).
+
+Lecture: `lectures/05_llava_ov_qwen2_vl.ipynb` §12.
+"""
 
 from __future__ import annotations
 
@@ -99,13 +102,13 @@ def train(model, processor, frames: torch.Tensor, records: Sequence[dict], steps
 
 
 def train_config(config: MiniVLMConfig = MiniVLMConfig(), device="cpu", progress: bool = False):
-    """Build and train the model of ``config`` on its training questions: ``(model, processor, history)``."""
+    """Build and train the model of ``config`` on its training questions: ``((model, processor), history)``."""
     frames, records = training_data(config, "train", progress=progress)
     model, processor = build_model(config, device)
     history = train(model, processor, frames, records, steps=config.steps, batch_size=config.batch_size,
                     lr=config.lr, weight_decay=config.weight_decay, warmup=config.warmup, seed=config.seed,
                     lm_weight=config.lm_weight, device=device, progress=progress)
-    return model, processor, history
+    return (model, processor), history
 
 
 def _save(artifact, folder: Path) -> None:
@@ -139,8 +142,8 @@ def pretrained(config: MiniVLMConfig = MiniVLMConfig(), device="cpu", retrain: b
     The model has ``meta`` (``history``, ``seconds``, ``path``, ``cached``) and ``mini_vlm_config`` attributes.
     """
     def fit():
-        model, processor, history = train_config(config, device, progress=progress)
-        return (model, processor), {"history": history, "device": str(device), "threads": torch.get_num_threads()}
+        artifact, history = train_config(config, device, progress=progress)
+        return artifact, {"history": history, "device": str(device), "threads": torch.get_num_threads()}
 
     artifact, meta = load_or_train(CHECKPOINT_NAME, spec(config), fit, _save, _loader(device), retrain=retrain)
     return _with_meta(artifact, meta, config)
