@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 
 from videollm.sampling import uniform_indices
 from videollm.world import scenes as world
+from videollm.world.shapes import PALETTE
 
 __all__ = ["event_timeline", "scene_strip", "accuracy_vs_frames", "events_at"]
 
@@ -31,7 +32,7 @@ ACTION_STYLE = {"jump": ("", "black"), "spin": ("////", "black"), "grow": ("xxx"
 
 
 def _rgb(color_index: int) -> tuple[float, float, float]:
-    return tuple(c / 255 for c in world.COLORS[world.COLOR_NAMES[color_index]])
+    return tuple(c / 255 for c in PALETTE[color_index])
 
 
 def event_timeline(scene: world.Scene, ax: Axes | None = None, title: str | None = None) -> Figure:

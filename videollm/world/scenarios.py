@@ -21,16 +21,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from videollm.world.scenes import (
-    ACTION_FRAMES,
-    ACTIONS,
-    COLOR_NAMES,
-    SHAPES,
-    TEXTURES,
-    TOPICS,
-    Scene,
-    SceneBuilder,
-)
+from videollm.world.scenes import ACTION_FRAMES, ACTIONS, TEXTURES, TOPICS, Scene, SceneBuilder
+from videollm.world.shapes import COLOR_NAMES, SHAPES
 
 #: Bump whenever a task would build a different scene (or question) from the same seed: rendered clips in the
 #: cache are keyed on it (and on :data:`videollm.world.scenes.WORLD_VERSION`).

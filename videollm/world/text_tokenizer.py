@@ -37,6 +37,7 @@ from videollm.cache import data_dir, spec_hash, staging_dir
 from videollm.choices import LETTERS
 from videollm.offline import set_offline
 from videollm.world import scenarios, scenes as world
+from videollm.world.shapes import COLOR_NAMES, SHAPES
 from videollm.world.suites import BENCHMARK_DIR, MAX_OPTIONS
 
 set_offline()
@@ -100,11 +101,11 @@ def corpus(benchmark_dir: str | Path | None = None) -> list[str]:
     records = [json.loads(line) for path in paths for line in path.read_text().splitlines()]
     lines = list(TEMPLATE_TEXT) * max(1, len(records) // 8)
     # The event world's vocabulary: shapes, colours, textures, words on signs, names in subtitles, narration.
-    lines.extend(world.SHAPES + world.COLOR_NAMES + world.TEXTURES + tuple(world.TOPICS.values()))
+    lines.extend(SHAPES + COLOR_NAMES + world.TEXTURES + tuple(world.TOPICS.values()))
     lines.extend(scenarios.WORDS + scenarios.NAMES + scenarios.FILLER_LINES + scenarios.EDGES
                  + scenarios.EDGE_OUTCOMES + tuple(scenarios.ACTION_PHRASES.values())
                  + tuple(scenarios.ACTION_THIRD.values()))
-    lines.extend(f"the {c} {s}" for c in world.COLOR_NAMES for s in world.SHAPES)
+    lines.extend(f"the {c} {s}" for c in COLOR_NAMES for s in SHAPES)
     lines.extend(f"This is {name}." for name in scenarios.NAMES)
     for record in records:
         lines.append(record["question"])
