@@ -11,7 +11,7 @@ import av
 import numpy as np
 import pytest
 
-from videollm.world import backgrounds, clips, scenes
+from videollm.world import backgrounds, scenes
 from videollm.world.backgrounds import PHOTOS
 from videollm.world.clips import Clip, ShapeSpec, as_scene, load_ground_truth, make_clip, render, save_clip
 from videollm.world.shapes import PALETTE, WORLD_VERSION
