@@ -88,8 +88,8 @@ def test_every_module_of_a_unit_package_names_the_lecture_sections_it_serves():
                 problems.append(f"{path.relative_to(ROOT)}: no 'Lecture:' line")
             continue
         refs = re.findall(r"`(lectures/[\w.]+\.ipynb)` ((?:§\d+(?:–\d+)?(?:, )?)+)", line.group(1))
-        if not refs:
-            problems.append(f"{path.relative_to(ROOT)}: cannot read {line.group(0)!r}")
+        if not refs or len(refs) != line.group(1).count("`lectures/"):
+            problems.append(f"{path.relative_to(ROOT)}: cannot read every reference of {line.group(0)!r}")
         for notebook, sections in refs:
             if not (ROOT / notebook).exists():
                 problems.append(f"{path.relative_to(ROOT)}: {notebook} does not exist")

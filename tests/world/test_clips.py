@@ -47,7 +47,8 @@ def test_same_seed_same_clip_and_different_seed_differs(background):
 
 
 def test_pinned_checksums():
-    # If you changed the generator on purpose: bump videollm.world.shapes.WORLD_VERSION (so cached clips are rebuilt) and update these.
+    # If you changed the generator on purpose: bump videollm.world.shapes.WORLD_VERSION (so cached clips are
+    # rebuilt) and update these.
     assert WORLD_VERSION == 2
     assert digest(make_clip(0)) == "f41eada36ee8b13e788a048490274e3a7d2dfe0e91fcdde9456698dce814b06a"
     assert digest(make_clip(1, background="photo:astronaut")) == (
@@ -324,21 +325,41 @@ def test_load_ground_truth_missing_files(tmp_path):
 # One world: a clip is a scene whose objects only slide
 
 
+def _assert_scene_draws_the_clip(objects, background, num_frames):
+    clip = render(objects, background, num_frames)
+    drawn = scenes.render(as_scene(objects, background, num_frames, fps=clip.fps))
+    np.testing.assert_array_equal(drawn.frames, clip.frames)
+    np.testing.assert_array_equal(drawn.segmentation, clip.segmentation)
+    assert np.isnan(drawn.motion[0]).all()  # a scene has no motion before its first frame; a clip says 0
+    np.testing.assert_allclose(drawn.motion[1:], clip.motion[1:], rtol=0, atol=1e-6)  # floats against integers
+
+
+@pytest.mark.parametrize("seed", [4, 22, 46, 52])
 @pytest.mark.parametrize("kwargs", [
     {"num_objects": 8, "background": "plain"},
     {"num_objects": 5, "background": "gradient", "dynamics": "linear", "max_speed": 6},
     {"num_objects": 3, "background": "photo:coffee", "height": 64, "width": 96},
 ])
-def test_clips_and_scenes_draw_the_same_pixels(kwargs):
+def test_clips_and_scenes_draw_the_same_pixels(seed, kwargs):
     # clips.render is the fast, exact special case of scenes.render: same shapes, colours, background, motion.
-    clip = make_clip(4, num_frames=12, **kwargs)
-    rng_background = np.random.default_rng(4).spawn(2)[0]
+    clip = make_clip(seed, num_frames=12, **kwargs)
+    rng_background = np.random.default_rng(seed).spawn(2)[0]
     background = backgrounds.make_background(kwargs["background"], *clip.frames.shape[1:3], rng_background)[0]
-    drawn = scenes.render(as_scene(clip.objects, background, 12, fps=clip.fps))
-    np.testing.assert_array_equal(drawn.frames, clip.frames)
-    np.testing.assert_array_equal(drawn.segmentation, clip.segmentation)
-    assert np.isnan(drawn.motion[0]).all()  # a scene has no motion before its first frame; a clip says 0
-    np.testing.assert_array_equal(drawn.motion[1:], clip.motion[1:])
+    np.testing.assert_array_equal(render(clip.objects, background, 12).frames, clip.frames)
+    _assert_scene_draws_the_clip(clip.objects, background, 12)
+
+
+def test_clips_and_scenes_agree_on_every_shape_and_at_the_borders():
+    # Every shape (random clips draw no diamonds), sizes odd and even down to 1 pixel, objects leaving the frame.
+    objects = [
+        ShapeSpec("diamond", PALETTE[0], 9, (3, 4), (2, 1)),
+        ShapeSpec("diamond", PALETTE[1], 12, (20, 20), (-1, 2)),
+        ShapeSpec("triangle", PALETTE[2], 10, (30, 2), (3, 0), dynamics="linear"),
+        ShapeSpec("circle", PALETTE[3], 1, (5, 30), (1, -1)),
+        ShapeSpec("square", PALETTE[4], 7, (-3, 10), (2, 0), dynamics="linear"),
+        ShapeSpec("triangle", PALETTE[5], 11, (40, 30), (0, -3)),
+    ]
+    _assert_scene_draws_the_clip(objects, np.full((48, 64, 3), 40, np.uint8), 16)
 
 
 def test_as_scene_needs_world_colours():

@@ -6,7 +6,7 @@
 - :class:`VQVAEConfig` names everything that decides the trained weights; :func:`spec` adds the code and data
   versions, whose hash keys the checkpoint.
 - :func:`pretrained` loads the checkpoint of a config through :func:`videollm.cache.load_or_train`, or trains the
-  model (about two minutes on a 2-core CPU) and caches it.
+  model (under a minute on a 2-core CPU) and caches it.
 
 There is no upstream checkpoint of this tiny model to download instead; the cache is the course's own.
 

@@ -21,13 +21,14 @@ This module also makes the frames to train on (:func:`split_frames`) and measure
 :func:`evaluate`).
 
 There is no upstream checkpoint for a model this small, so there is no "real checkpoint" switch: the course's
-model is trained here (about two minutes on a 2-core CPU) and cached, see :func:`videollm.vq.train.pretrained`.
+model is trained here (under a minute on a 2-core CPU) and cached, see :func:`videollm.vq.train.pretrained`.
 
 Lecture: `lectures/02_vq_tokenization.ipynb` §2, §4, §6.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from pathlib import Path
 from typing import Callable, Sequence
@@ -56,12 +57,18 @@ SPLIT_SEEDS = {"train": 10_000, "heldout": 20_000}
 # Data
 
 
+#: make_clip's defaults (all but ``seed`` and ``objects``), part of each clip's cache key.
+_CLIP_DEFAULTS = {name: p.default for name, p in inspect.signature(clips.make_clip).parameters.items()
+                  if name not in ("seed", "objects")}
+
+
 def clip_file(split: str, index: int, num_frames: int, size: int) -> Path:
     """The ``.mp4`` of clip ``index`` of ``split`` (``num_frames`` frames of ``size x size``), written to the data
     cache (``<data cache>/vq_clips/``) the first time: the world's clip, H.264-encoded like any video file."""
-    params = {"seed": SPLIT_SEEDS[split] + index, "num_frames": num_frames, "height": size, "width": size,
-              "num_objects": 3, "background": FRAME_BACKGROUNDS[index % len(FRAME_BACKGROUNDS)]}
-    digest = spec_hash({"world": WORLD_VERSION, "params": params, "codec": "h264"})
+    params = {**_CLIP_DEFAULTS, "seed": SPLIT_SEEDS[split] + index, "num_frames": num_frames, "height": size,
+              "width": size, "num_objects": 3, "background": FRAME_BACKGROUNDS[index % len(FRAME_BACKGROUNDS)]}
+    digest = spec_hash({"world": WORLD_VERSION, "params": params, "codec": "h264"})  # every argument: a new default
+    # would change the clip, so it must change the key
     name = f"{split}-{params['seed']}-{num_frames}x{size}"
 
     def write(folder: Path) -> None:

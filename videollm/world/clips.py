@@ -3,7 +3,7 @@
 A clip is the simplest scene of the synthetic world (:mod:`videollm.world.scenes` scripts the general ones): no
 camera, no actions, objects that only translate. Its shapes, colours and backgrounds are the world's
 (:mod:`~videollm.world.shapes`, :mod:`~videollm.world.backgrounds`); what it adds is speed and exactness. It draws
-with integer arithmetic, about 20 times faster than the scene renderer, and ``tests/world/test_clips.py`` checks
+with integer arithmetic, 10 to 30 times faster than the scene renderer, and ``tests/world/test_clips.py`` checks
 that both draw the same pixels for the same objects (:func:`as_scene`).
 
 Every clip is a pure function of its seed and parameters, so a clip can be regenerated anywhere instead of
@@ -285,9 +285,10 @@ def as_scene(objects: Sequence[ShapeSpec | dict], background: np.ndarray, num_fr
     """The same objects as a :class:`~videollm.world.scenes.Scene`: what :func:`render` draws, written for the
     general renderer (still camera, no rotation or scaling, each object's centre at ``position + size / 2``).
 
-    ``videollm.world.scenes.render(as_scene(...))`` gives the frames and segmentation of :func:`render` and the same
-    motion, except that a scene leaves frame 0's motion undefined (NaN) where a clip sets it to 0. Object colours
-    must be colours of the world (:data:`~videollm.world.shapes.PALETTE`), as random objects' are.
+    ``videollm.world.scenes.render(as_scene(...))`` gives the frames and segmentation of :func:`render` exactly, and
+    its motion up to floating-point rounding (the scene computes it in floats, e.g. ``-1.8e-15`` for a clip's 0),
+    except that a scene leaves frame 0's motion undefined (NaN) where a clip sets it to 0. Object colours must be
+    colours of the world (:data:`~videollm.world.shapes.PALETTE`), as random objects' are.
     """
     objects = [o if isinstance(o, ShapeSpec) else ShapeSpec(**o) for o in objects]
     unknown = [o.color for o in objects if o.color not in PALETTE]

@@ -67,7 +67,7 @@ def load_files(directory: str | Path, name: str) -> dict[str, Any]:
 
 
 def is_cached(directory: str | Path, name: str, digest: str) -> bool:
-    """Whether ``directory`` holds clip ``name`` complete (its ``.json``, ``.npz`` and ``.mp4``) with hash ``digest``."""
+    """Whether ``directory`` holds clip ``name`` complete (``.json``, ``.npz``, ``.mp4``) with hash ``digest``."""
     directory = Path(directory)
     if not all((directory / f"{name}.{ext}").exists() for ext in ("json", "npz", "mp4")):
         return False
@@ -91,6 +91,9 @@ def cached_clip(directory: str | Path, name: str, digest: str, write: Callable[[
     staging = staging_dir(directory / name)
     try:
         write(staging)
+        if not is_cached(staging, name, digest):  # else every later call would make the clip again
+            raise ValueError(f"write() must save {name}.mp4, .npz and a .json with \"clip_hash\": {digest!r} in "
+                             f"the folder it is given; it left {sorted(p.name for p in staging.iterdir())}")
         made = sorted(staging.iterdir(), key=lambda p: p.suffix == ".json")  # the .json last
         (directory / f"{name}.json").unlink(missing_ok=True)  # a reader never pairs a new .json with old media
         for path in made:

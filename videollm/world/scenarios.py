@@ -25,7 +25,8 @@ from videollm.world.scenes import ACTION_FRAMES, ACTIONS, TEXTURES, TOPICS, Scen
 from videollm.world.shapes import COLOR_NAMES, SHAPES
 
 #: Bump whenever a task would build a different scene (or question) from the same seed: rendered clips in the
-#: cache are keyed on it (and on :data:`videollm.world.scenes.WORLD_VERSION`).
+#: cache, the training sets and the models trained on them are keyed on it (and on
+#: :data:`videollm.world.shapes.WORLD_VERSION`).
 SCENARIOS_VERSION = 1
 
 #: Words for signs and needle cards (4-6 letters, no two alike at a glance).

@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 #: Bump whenever the same seed or script would give different arrays: the clip, suite and training-set caches
-#: are keyed on it. (2: one shape test for clips and scenes; a clip's triangle lost the extra pixel column it
-#: had on each side of every row.)
+#: are keyed on it, and so are the checkpoints trained on them (the VQ-VAE, the motion tokenizer, the fusion models
+#: and the mini video LLM), so a bump retrains every one of them, even for a change to clips alone. (2: one shape
+#: test for clips and scenes; a clip's triangle lost the extra pixel column it had on each side of every row.)
 WORLD_VERSION = 2
 
 SHAPES = ("square", "circle", "triangle", "diamond")
