@@ -118,7 +118,7 @@ def test_regenerates_when_the_spec_changes(env):
 def test_regenerates_when_the_generator_version_changes(env, monkeypatch):
     data.clip_path("tiny")
     old = data.clip_hash("tiny")
-    monkeypatch.setattr(data, "WORLD_VERSION", shapes.WORLD_VERSION + 1)
+    monkeypatch.setattr(clips, "WORLD_VERSION", shapes.WORLD_VERSION + 1)
     assert data.clip_hash("tiny") != old
     assert data.build_all(["tiny"])[0]["status"] == "generated"
 

@@ -1,6 +1,5 @@
 """Unit 09 — answering multiple choice by likelihood, as lmms-eval's ``loglikelihood`` tasks do: an option's score is
-the
-summed log-probability of its tokens given everything before them, and the prediction is the best option.
+the summed log-probability of its tokens given everything before them, and the prediction is the best option.
 
 Both of the course's own models answer this way (unit 03's early-fusion LM and unit 05's mini video LLM); a tiny
 model trained for minutes cannot learn to bind lettered options to letters in the prompt, but it can learn which

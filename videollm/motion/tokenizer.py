@@ -235,27 +235,34 @@ def _epe_loss(recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return ((recon - target).square().sum(dim=1) + 1e-6).sqrt().mean()
 
 
-def reconstruction_error(model: MotionTokenizer, x: torch.Tensor) -> float:
-    """Mean end-point error (pixels per frame) of the reconstruction of ``x`` ``(B, 2, T, h, w)``, in eval mode."""
+def _eval_forward(model: MotionTokenizer, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """``model(x)`` in eval mode without gradients; the model's mode is restored afterwards."""
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        recon = model(x)["recon"]
+        out = model(x)
     model.train(was_training)
-    return float((recon - x).norm(dim=1).mean()) * model.config.max_speed
+    return out
+
+
+def _epe_pixels(recon: torch.Tensor, x: torch.Tensor, max_speed: float) -> float:
+    """Mean end-point error in pixels per frame of ``recon`` against ``x`` (both ``(B, 2, T, h, w)``, normalised)."""
+    return float((recon - x).norm(dim=1).mean()) * max_speed
+
+
+def reconstruction_error(model: MotionTokenizer, x: torch.Tensor) -> float:
+    """Mean end-point error (pixels per frame) of the reconstruction of ``x`` ``(B, 2, T, h, w)``, in eval mode."""
+    return _epe_pixels(_eval_forward(model, x)["recon"], x, model.config.max_speed)
 
 
 def evaluate(model: MotionTokenizer, fields: torch.Tensor) -> dict[str, float]:
     """How well ``model`` tokenizes ``fields`` ``(B, 2, T, h, w)``: reconstruction ``epe`` and ``epe_zero`` (of
-    predicting no motion), both in pixels per frame, and the codes' ``perplexity``."""
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        ids = model(fields)["indices"]
-    model.train(was_training)
-    return {"epe": reconstruction_error(model, fields),
-            "epe_zero": float(fields.norm(dim=1).mean()) * model.config.max_speed,
-            "perplexity": perplexity(ids, model.config.num_codes)}
+    predicting no motion), both in pixels per frame, and the codes' ``perplexity``; one forward pass."""
+    out = _eval_forward(model, fields)
+    speed = model.config.max_speed
+    return {"epe": _epe_pixels(out["recon"], fields, speed),
+            "epe_zero": _epe_pixels(torch.zeros_like(fields), fields, speed),
+            "perplexity": perplexity(out["indices"], model.config.num_codes)}
 
 
 def train(model: MotionTokenizer, fields: torch.Tensor, steps: int = 600, batch_size: int = 16, lr: float = 3e-3,

@@ -28,7 +28,6 @@ Lecture: `lectures/02_vq_tokenization.ipynb` §2, §4, §6.
 
 from __future__ import annotations
 
-import inspect
 import math
 from pathlib import Path
 from typing import Callable, Sequence
@@ -38,12 +37,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from videollm.cache import data_dir, spec_hash
+from videollm.cache import data_dir
 from videollm.io import load_video
 from videollm.vq import quantize as vq, scalar_quant
 from videollm.world import clips
-from videollm.world.files import cached_clip
-from videollm.world.shapes import WORLD_VERSION
 
 #: Backgrounds the frames cycle through: flat, smooth and textured (photographs bundled with scikit-image). The
 #: square astronaut photo is left out: at these frame sizes its "seeded crop" is always the whole photo, so every
@@ -57,24 +54,13 @@ SPLIT_SEEDS = {"train": 10_000, "heldout": 20_000}
 # Data
 
 
-#: make_clip's defaults (all but ``seed`` and ``objects``), part of each clip's cache key.
-_CLIP_DEFAULTS = {name: p.default for name, p in inspect.signature(clips.make_clip).parameters.items()
-                  if name not in ("seed", "objects")}
-
-
 def clip_file(split: str, index: int, num_frames: int, size: int) -> Path:
     """The ``.mp4`` of clip ``index`` of ``split`` (``num_frames`` frames of ``size x size``), written to the data
     cache (``<data cache>/vq_clips/``) the first time: the world's clip, H.264-encoded like any video file."""
-    params = {**_CLIP_DEFAULTS, "seed": SPLIT_SEEDS[split] + index, "num_frames": num_frames, "height": size,
-              "width": size, "num_objects": 3, "background": FRAME_BACKGROUNDS[index % len(FRAME_BACKGROUNDS)]}
-    digest = spec_hash({"world": WORLD_VERSION, "params": params, "codec": "h264"})  # every argument: a new default
-    # would change the clip, so it must change the key
+    params = {"seed": SPLIT_SEEDS[split] + index, "num_frames": num_frames, "height": size, "width": size,
+              "num_objects": 3, "background": FRAME_BACKGROUNDS[index % len(FRAME_BACKGROUNDS)]}
     name = f"{split}-{params['seed']}-{num_frames}x{size}"
-
-    def write(folder: Path) -> None:
-        clips.save_clip(clips.make_clip(**params), folder, name, extra={"clip_hash": digest})
-
-    return cached_clip(data_dir() / "vq_clips", name, digest, write)[0]
+    return clips.cached_clip_file(data_dir() / "vq_clips", name, params)[0]
 
 
 def split_frames(split: str = "train", num_clips: int = 24, frames_per_clip: int = 8, size: int = 32,

@@ -37,14 +37,16 @@ Lecture: `lectures/00_video_as_data.ipynb` §2, §4.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from videollm.cache import spec_hash
 from videollm.world.backgrounds import make_background
-from videollm.world.files import load_files, save_files
+from videollm.world.files import cached_clip, load_files, save_files
 from videollm.world.scenes import Scene
 from videollm.world.shapes import PALETTE, SHAPES, WORLD_VERSION, inside
 
@@ -422,6 +424,32 @@ def make_clip(
 
 # ----------------------------------------------------------------------------------------------------------------
 # Saving and loading
+
+
+#: :func:`make_clip`'s keyword arguments and their defaults (``seed`` has none; ``objects`` is for hand-made scenes,
+#: which a spec of parameters does not describe).
+PARAM_DEFAULTS: dict[str, Any] = {name: p.default for name, p in inspect.signature(make_clip).parameters.items()
+                                  if name not in ("seed", "objects")}
+
+
+def clip_hash(params: dict[str, Any], codec: str = "h264") -> str:
+    """:func:`videollm.cache.spec_hash` of what decides a clip's files: the world's version, every
+    :func:`make_clip` argument (defaults filled in, so a changed default changes the hash) and the codec."""
+    return spec_hash({"world_version": WORLD_VERSION, "params": {**PARAM_DEFAULTS, **params}, "codec": codec})
+
+
+def cached_clip_file(directory: str | Path, name: str, params: dict[str, Any], codec: str = "h264",
+                     extra: dict[str, Any] | None = None, force: bool = False) -> tuple[Path, bool]:
+    """``<directory>/<name>.mp4`` of ``make_clip(**params)`` with its ground truth, made and saved
+    (:func:`save_clip`) the first time, or when ``params``, ``codec`` or the world change
+    (:func:`videollm.world.files.cached_clip`). ``extra`` goes into its ``.json``. Returns ``(path, made)``."""
+    digest = clip_hash(params, codec)
+
+    def write(folder: Path) -> None:
+        clip = make_clip(**{**PARAM_DEFAULTS, **params})
+        save_clip(clip, folder, name, codec=codec, extra={"clip_hash": digest, **(extra or {})})
+
+    return cached_clip(directory, name, digest, write, force=force)
 
 
 def save_clip(

@@ -27,7 +27,6 @@ Lecture: `lectures/00_video_as_data.ipynb` §1–2, §4.
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import os
 import sys
@@ -35,21 +34,14 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from videollm.cache import REPO_DATA, data_dir, spec_hash
+from videollm.cache import REPO_DATA, data_dir
 from videollm.world import clips
-from videollm.world.files import cached_clip, is_cached
-from videollm.world.shapes import WORLD_VERSION
+from videollm.world.files import is_cached
 
 MANIFEST_PATH = REPO_DATA / "manifest.json"
 
 #: Keys of a manifest entry that are not arguments of make_clip.
 _ENTRY_KEYS = {"name", "description", "codec"}
-#: make_clip's keyword arguments and defaults (all but ``objects``, which a JSON manifest does not set).
-_CLIP_DEFAULTS = {
-    name: p.default
-    for name, p in inspect.signature(clips.make_clip).parameters.items()
-    if name != "objects"
-}
 _CODECS = ("h264", "mpeg4")
 
 
@@ -76,13 +68,13 @@ def manifest() -> dict[str, dict[str, Any]]:
         raise ValueError(f"could not parse the clip manifest {path}: {error}") from error
     if not isinstance(entries, list):
         raise ValueError(f"the clip manifest {path} must be a JSON list of clip entries; got {type(entries).__name__}")
-    allowed = set(_CLIP_DEFAULTS)
-    clips: dict[str, dict[str, Any]] = {}
+    allowed = {"seed", *clips.PARAM_DEFAULTS}
+    by_name: dict[str, dict[str, Any]] = {}
     for i, entry in enumerate(entries):
         name = entry.get("name") if isinstance(entry, dict) else None
         if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
             raise ValueError(f"entry {i} of {path} needs a 'name' usable as a file name; got {entry!r}")
-        if name in clips:
+        if name in by_name:
             raise ValueError(f"clip name {name!r} appears twice in {path}")
         unknown = set(entry) - allowed - _ENTRY_KEYS
         if unknown:
@@ -93,42 +85,33 @@ def manifest() -> dict[str, dict[str, Any]]:
             raise ValueError(f"clip {name!r} in {path} has no 'seed'")
         if entry.get("codec", "h264") not in _CODECS:
             raise ValueError(f"clip {name!r} in {path}: codec must be one of {_CODECS}; got {entry['codec']!r}")
-        clips[name] = dict(entry)
-    return clips
+        by_name[name] = dict(entry)
+    return by_name
 
 
 def _entry(name: str) -> dict[str, Any]:
-    clips = manifest()
-    if name not in clips:
-        raise KeyError(f"unknown clip {name!r}; the manifest {manifest_path()} has: {', '.join(clips)}")
-    return clips[name]
+    by_name = manifest()
+    if name not in by_name:
+        raise KeyError(f"unknown clip {name!r}; the manifest {manifest_path()} has: {', '.join(by_name)}")
+    return by_name[name]
 
 
 def clip_params(name: str) -> dict[str, Any]:
     """All :func:`videollm.world.clips.make_clip` arguments for a manifest clip, defaults filled in."""
     entry = _entry(name)
-    params = {k: v for k, v in _CLIP_DEFAULTS.items() if v is not inspect.Parameter.empty}
-    params.update({k: v for k, v in entry.items() if k not in _ENTRY_KEYS})
-    return params
+    return {**clips.PARAM_DEFAULTS, **{k: v for k, v in entry.items() if k not in _ENTRY_KEYS}}
 
 
 def clip_hash(name: str) -> str:
-    """:func:`videollm.cache.spec_hash` of what determines a clip's files: generator version, parameters, codec."""
-    return spec_hash({"world_version": WORLD_VERSION, "params": clip_params(name),
-                      "codec": _entry(name).get("codec", "h264")})
+    """:func:`videollm.world.clips.clip_hash` of a manifest clip: world version, parameters, codec."""
+    return clips.clip_hash(clip_params(name), _entry(name).get("codec", "h264"))
 
 
 def _ensure(name: str, force: bool = False) -> tuple[Path, bool]:
     """The clip's ``.mp4`` in the cache, generated first if missing, stale or ``force``d; returns ``(path, made)``."""
     entry = _entry(name)
-    digest = clip_hash(name)
-
-    def write(folder: Path) -> None:
-        extra = {"clip_hash": digest, "description": entry.get("description", "")}
-        clips.save_clip(clips.make_clip(**clip_params(name)), folder, name, codec=entry.get("codec", "h264"),
-                        extra=extra)
-
-    return cached_clip(data_dir(), name, digest, write, force=force)
+    return clips.cached_clip_file(data_dir(), name, clip_params(name), entry.get("codec", "h264"),
+                                  {"description": entry.get("description", "")}, force=force)
 
 
 def clip_path(name: str) -> Path:
