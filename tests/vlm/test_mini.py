@@ -60,7 +60,8 @@ def test_option_scores_equal_the_plain_forward_of_each_option(small, data):
 def test_a_few_steps_lower_the_loss(data):
     model, processor = mini_model.build_model(SMALL)
     frames, records = data
-    history = mini_train.train(model, processor, frames[:4], records[:4], steps=12, batch_size=4, lr=1e-2, warmup=1)
+    batches = mini_data.fixed_batches(frames[:4], records[:4], 4)
+    history = mini_train.train(model, processor, batches, steps=12, lr=1e-2, warmup=1)
     assert len(history["loss"]) == 12
     assert sum(history["loss"][-3:]) / 3 < sum(history["loss"][:3]) / 3 - 0.1
 
@@ -69,7 +70,7 @@ def test_checkpoint_round_trip_and_cache_key(tmp_path, monkeypatch, data):
     monkeypatch.setenv("VIDEOLLM_DATA", str(tmp_path))
     frames, records = data
     model, processor = mini_model.build_model(SMALL)
-    history = mini_train.train(model, processor, frames[:4], records[:4], steps=2, batch_size=4)
+    history = mini_train.train(model, processor, mini_data.fixed_batches(frames[:4], records[:4], 4), steps=2)
     monkeypatch.setattr(mini_train, "train_config", lambda *args, **kwargs: ((model, processor), history))
     assert mini_train.cached_model(SMALL) is None
     trained, _ = mini_train.pretrained(SMALL, progress=False)
@@ -105,53 +106,60 @@ def test_bad_inputs(small, data):
     model, processor = small
     frames, records = data
     with pytest.raises(ValueError, match="uint8"):
-        mini_train.train(model, processor, frames.float(), records, steps=1)
+        mini_train.train(model, processor, mini_data.fixed_batches(frames.float(), records, 4), steps=1)
+    with pytest.raises(ValueError, match="batch_size"):
+        next(mini_data.fixed_batches(frames, records, 13))
     with pytest.raises(ValueError, match="videos for"):
         mini_eval.predict(model, processor, frames[:2], records[:3])
     with pytest.raises(ValueError, match="heads"):
         mini_model.build_model(dataclasses.replace(SMALL, hidden=30, heads=4))
 
 
-def test_extra_draws_are_fresh_training_scenes_and_cached(tmp_path, monkeypatch):
-    """An extra draw repeats the training split's tasks in order with new scenes (seeds shared with neither the
-    train nor the test split), and the second call loads the same frames from the cache."""
-    from videollm.world.suites import generate
-
-    monkeypatch.setenv("VIDEOLLM_DATA", str(tmp_path))
-    frames, records = mini_data.extra_draws("perception", 2, 2, (28, 28))
-    train, test = generate("perception", "train"), generate("perception", "test")
-    assert len(frames) == 2 and len(records) == 2 * len(train)
-    for f in frames:
-        assert f.dtype == torch.uint8 and tuple(f.shape) == (len(train), 2, 3, 28, 28)
-    assert [r["task"] for r in records] == [r["task"] for r in train] * 2
-    seeds = [r["seed"] for r in records]
-    assert len(set(seeds)) == len(seeds)
-    assert not set(seeds) & {r["seed"] for r in train + test}
-    assert not {r["id"] for r in records} & {r["id"] for r in train}
-    assert not torch.equal(frames[0], frames[1])
-    assert len(list((tmp_path / "qa_frames").glob("extra-perception-train-*.npz"))) == 2
-    again, _ = mini_data.extra_draws("perception", 2, 2, (28, 28))
-    assert all(torch.equal(a, b) for a, b in zip(frames, again))
-
-
-def test_results_table_reports_scores_with_bootstrap_intervals(small):
+def test_results_table_reports_both_modes_with_bootstrap_intervals_and_baselines(small):
     model, processor = small
     rows, markdown = mini_eval.results_table(model, processor, "val", suites=("perception", "mlvu"), n_boot=400)
     headline = {r["suite"]: r for r in rows if r["task"] == "all"}
     assert set(headline) == {"perception", "mlvu"} and headline["mlvu"]["metric"] == "m_avg"
     for suite, row in headline.items():
-        records = mini_eval.evaluate(model, processor, suite, "val")
-        assert row["model"] == pytest.approx(mini_eval.suite_metric(records)[1]) and row["n"] == len(records)
+        for mode in mini_eval.MODES:
+            records = mini_eval.evaluate(model, processor, suite, "val", mode=mode)
+            assert row[mode] == pytest.approx(mini_eval.suite_metric(records)[1]) and row["n"] == len(records)
         assert row["random"] == pytest.approx(mini_eval.random_metric(records))
+        assert row["random"] < row["oracle"] <= 100  # 8 frames answer some questions, never more than all
+        gap = row["oracle"] - row["random"]
+        assert row["closed"] == pytest.approx(100 * (row["scores"] - row["random"]) / gap)
     for row in rows:
-        low, high = row["ci"]
-        assert low <= row["model"] <= high, row
-        p = row["model"] / 100
+        low, high = row["scores_ci"]
+        assert low <= row["scores"] <= high, row
+        assert row["generate_ci"][0] <= row["generate"] <= row["generate_ci"][1], row
+        p = row["scores"] / 100
         if row["task"] != "all" and 0 < p < 1:  # a binomial proportion's 95% interval: about +-1.96 standard errors
             width = 2 * 1.96 * 100 * (p * (1 - p) / row["n"]) ** 0.5
             assert 0.6 * width < high - low < 1.5 * width, row
     mlvu_tasks = [r for r in rows if r["suite"] == "mlvu" and r["task"] != "all"]
     assert len(mlvu_tasks) == 4  # M-Avg averages four independent task accuracies: a narrower interval than theirs
-    widths = [r["ci"][1] - r["ci"][0] for r in mlvu_tasks]
-    assert headline["mlvu"]["ci"][1] - headline["mlvu"]["ci"][0] <= sum(widths) / len(widths)
-    assert "95% CI" in markdown.splitlines()[0] and len(markdown.splitlines()) == 2 + len(rows)
+    widths = [r["scores_ci"][1] - r["scores_ci"][0] for r in mlvu_tasks]
+    assert headline["mlvu"]["scores_ci"][1] - headline["mlvu"]["scores_ci"][0] <= sum(widths) / len(widths)
+    lines = markdown.splitlines()
+    assert "option scores" in lines[0] and "generated" in lines[0] and "oracle (8 frames)" in lines[0]
+    assert len(lines) == 2 + len(rows)
+    with pytest.raises(ValueError, match="mode"):
+        mini_eval.results_table(model, processor, "val", suites=("perception",), modes=("vote",))
+
+
+def test_generated_answers_go_through_the_lmms_eval_parsers(small, data, monkeypatch):
+    """The model writes a reply to the lettered prompt; the reply, not a letter chosen for it, is what
+    ``videollm.eval`` parses and scores."""
+    model, processor = small
+    frames, records = data
+    side = processor.tokenizer.padding_side
+    replies = mini_eval.generate(model, processor, frames[:3], records[:3], max_new_tokens=3)
+    assert [r["id"] for r in replies] == [r["id"] for r in records[:3]]
+    assert all(isinstance(r["response"], str) and "prediction" not in r for r in replies)
+    prompt = mini_batches.letter_prompt(processor, records[0])
+    assert "A. " + records[0]["options"][0] in prompt and "letter" in prompt
+    canned = [{"id": r["id"], "response": f"The answer is ({r['answer']})."} for r in records[:3]]
+    monkeypatch.setattr(mini_eval, "generate", lambda *args, **kwargs: canned)
+    scored = mini_eval.score(records[:3], canned)
+    assert all(r["correct"] for r in scored)
+    assert processor.tokenizer.padding_side == side  # generate() restores the tokenizer's padding side

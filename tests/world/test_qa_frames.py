@@ -83,3 +83,42 @@ def test_frame_set_explains_bad_arguments(kwargs, message):
     args.update({k: v for k, v in kwargs.items() if k in ("suite", "split")})
     with pytest.raises(ValueError, match=message):
         frame_set(**args)
+
+
+@pytest.mark.parametrize("suite, task", [("mlvu", "needle"), ("videomme", "ocr"), ("perception", "memory")])
+def test_render_truth_labels_every_pixel_with_what_the_renderer_drew(suite, task):
+    """Colour and shape labels follow the full render's segmentation (objects), the sign's box is SIGN, a
+    cut-in's pixels carry the inner scene's labels, and each frame knows its background."""
+    from videollm.world.shapes import SHAPES
+
+    scene = scene_for(_record(suite, task))
+    full = world.render(scene)
+    index = uniform_indices(scene.num_frames, 16)
+    truth = world.render_truth(scene, index)
+    np.testing.assert_array_equal(truth.frames, full.frames[index])
+    assert truth.color.shape == truth.shape.shape == (16, scene.height, scene.width)
+    seg = full.segmentation[index].astype(np.int64)
+    signed = truth.shape == world.SIGN
+    objects = (seg >= 0) & ~signed
+    k = np.clip(seg, 0, None)
+    expected_color = scene.color[index][np.arange(16)[:, None, None], k]
+    np.testing.assert_array_equal(truth.color[objects], expected_color[objects])
+    shape_ids = np.array([SHAPES.index(s) for s in scene.shapes])
+    np.testing.assert_array_equal(truth.shape[objects], shape_ids[k][objects])
+    assert (truth.color[(seg == -1) & ~signed] == -1).all() and (truth.shape[(seg == -1) & ~signed] == -1).all()
+    assert (truth.color[signed] == -1).all()
+    backgrounds = list(world.TOPICS)
+    for i, t in enumerate(index):
+        inside = [inner for s, inner in scene.inserts if s <= t < s + inner.num_frames]
+        assert backgrounds[truth.background[i]] == (inside[0] if inside else scene).background
+    if task == "ocr":
+        sign = scene.texts[0]
+        shown = [i for i, t in enumerate(index) if sign.start <= t < sign.end and scene.shown[t]]
+        assert shown and all(signed[i].any() for i in shown)
+    if task == "needle":
+        start, inner = scene.inserts[0]
+        t = start + 1
+        inner_truth = world.render_truth(inner, [1])
+        cut = world.render_truth(scene, [t])
+        np.testing.assert_array_equal(cut.color, inner_truth.color)
+        np.testing.assert_array_equal(cut.shape, inner_truth.shape)

@@ -71,6 +71,7 @@ TOPICS = {
     "photo:chelsea": "a cat",
     "photo:rocket": "a rocket on its launch pad",
 }
+_BACKGROUNDS = tuple(TOPICS)
 
 
 @dataclass(frozen=True)
@@ -524,33 +525,74 @@ def render(scene: Scene, chunk: int = 32) -> Rendered:
     return Rendered(frames=frames, segmentation=segmentation, motion=motion, visible_fraction=fraction)
 
 
-def render_frames(scene: Scene, indices) -> np.ndarray:
-    """Only frames ``indices`` of ``scene``, exactly as :func:`render` draws them (cut-ins and text included).
+@dataclass
+class Truth:
+    """Some frames of a scene with what each pixel shows (the dense labels a vision encoder can learn from).
+
+    Attributes:
+        frames: ``(n, H, W, 3)`` uint8 RGB, as :func:`render` draws them.
+        color: ``(n, H, W)`` int64, the colour (index into :data:`~videollm.world.shapes.COLOR_NAMES`) of the
+            topmost object; -1 where no object is (background, or a sign).
+        shape: ``(n, H, W)`` int64, the shape (index into :data:`~videollm.world.shapes.SHAPES`) of the topmost
+            object, ``len(SHAPES)`` on a sign's box (:data:`SIGN`), -1 on the background.
+        background: ``(n,)`` int64, the background each frame shows (index into :data:`TOPICS`'s keys; a cut-in
+            shows its own).
+    """
+
+    frames: np.ndarray
+    color: np.ndarray
+    shape: np.ndarray
+    background: np.ndarray
+
+
+#: The ``shape`` label of a sign's pixels in :class:`Truth` (one past the shapes).
+SIGN = len(SHAPES)
+
+
+def render_truth(scene: Scene, indices) -> Truth:
+    """Only frames ``indices`` of ``scene``, exactly as :func:`render` draws them (cut-ins and text included), with
+    each pixel's colour and shape label and each frame's background (:class:`Truth`).
 
     A model that samples 8 frames of a 5-minute clip needs 8 frames drawn, not 1200: this is how the course's
     training sets are made quickly.
 
     Args:
         indices: frame indices, any order, repeats allowed, each in ``[0, num_frames)``.
-
-    Returns:
-        ``(len(indices), H, W, 3)`` uint8; equal to ``render(scene).frames[indices]``.
     """
     idx = np.asarray(indices, dtype=np.int64).reshape(-1)
     if len(idx) and (idx.min() < 0 or idx.max() >= scene.num_frames):
         raise ValueError(f"frame indices must lie in [0, {scene.num_frames}) for this {scene.num_frames}-frame "
                          f"scene; got {idx.min()} .. {idx.max()}")
-    frames = _render_at(scene, idx)[0]
+    frames, labels = _render_at(scene, idx)[:2]
+    k = np.clip(labels - 1, 0, max(len(scene.shapes) - 1, 0))
+    on = labels > 0
+    if scene.shapes:
+        color = np.where(on, scene.color[idx][np.arange(len(idx))[:, None, None], k], -1)
+        shape = np.where(on, np.array([SHAPES.index(s) for s in scene.shapes])[k], -1)
+    else:
+        color = np.full(labels.shape, -1, dtype=np.int64)
+        shape = color.copy()
+    background = np.full(len(idx), _BACKGROUNDS.index(scene.background), dtype=np.int64)
     for s, inner in scene.inserts:
         inside = (idx >= s) & (idx < s + inner.num_frames)
         if inside.any():
-            frames[inside] = render_frames(inner, idx[inside] - s)
+            sub = render_truth(inner, idx[inside] - s)
+            frames[inside], color[inside], shape[inside] = sub.frames, sub.color, sub.shape
+            background[inside] = sub.background
     for overlay in scene.texts:
         where = np.flatnonzero((idx >= overlay.start) & (idx < overlay.end) & scene.shown[idx])
         if len(where):
-            draw_text(frames, overlay.text, overlay.x, overlay.y, overlay.color, scale=overlay.scale,
-                      frame_indices=where, background=overlay.box_color)
-    return frames
+            x0, y0, x1, y1 = draw_text(frames, overlay.text, overlay.x, overlay.y, overlay.color,
+                                       scale=overlay.scale, frame_indices=where, background=overlay.box_color)
+            color[where, y0:y1, x0:x1] = -1
+            shape[where, y0:y1, x0:x1] = SIGN
+    return Truth(frames, color, shape, background)
+
+
+def render_frames(scene: Scene, indices) -> np.ndarray:
+    """``(len(indices), H, W, 3)`` uint8: only frames ``indices`` of ``scene``, equal to
+    ``render(scene).frames[indices]`` (:func:`render_truth` without the labels)."""
+    return render_truth(scene, indices).frames
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:

@@ -143,17 +143,45 @@ def generate(suite_name: str, split: str, code: int | None = None) -> list[dict[
             lo, hi = cell.seconds
             seconds = int(np.random.default_rng([seed, 1]).integers(lo, hi + 1))
             item = _item(cell.scenario, seed, seconds, n, int(position))
-            clip = f"{suite.name}-{split}-{index:04d}"
-            record = {
-                "id": clip, "suite": suite.name, "split": split, "clip": clip, "task": cell.task,
-                "duration": cell.duration, "question": item.question, "options": item.options,
-                "answer": LETTERS[item.answer], "subtitles": bool(item.fields.get("subtitles", False)),
-                **dict(cell.tags), **{k: v for k, v in item.fields.items() if k != "subtitles"},
-                "scenario": cell.scenario, "seed": seed, "seconds": seconds, "query": item.query,
-            }
-            records.append(record)
+            records.append(_record(suite, split, cell, f"{suite.name}-{split}-{index:04d}", item, seed, seconds))
             index += 1
     return records
+
+
+def _record(suite: Suite, split: str, cell: Cell, clip: str, item: Item, seed: int, seconds: int) -> dict[str, Any]:
+    return {
+        "id": clip, "suite": suite.name, "split": split, "clip": clip, "task": cell.task,
+        "duration": cell.duration, "question": item.question, "options": item.options,
+        "answer": LETTERS[item.answer], "subtitles": bool(item.fields.get("subtitles", False)),
+        **dict(cell.tags), **{k: v for k, v in item.fields.items() if k != "subtitles"},
+        "scenario": cell.scenario, "seed": seed, "seconds": seconds, "query": item.query,
+    }
+
+
+#: Fresh draws use scene seeds from here up; the manifests' seeds are 32-bit, so no fresh scene is a benchmark's.
+FRESH_SEED_BASE = 2 ** 32
+
+
+def fresh_question(suite_name: str, rng: np.random.Generator, split: str = "train") -> tuple[dict[str, Any], Item]:
+    """One new question of ``suite_name`` in the format of its ``split``: a random cell (task and duration), a random
+    length, answer position and scene, none of them a manifest's (seeds from :data:`FRESH_SEED_BASE` up).
+
+    Unlimited training data from the suites' own generators: a model trained on these never sees a test scene.
+
+    Returns:
+        ``(record, item)``: the record as in the manifests (``id`` ``"<suite>-fresh-<seed>"``; :func:`scene_for`
+        regenerates its scene) and the :class:`~videollm.world.scenarios.Item` with the scene already built.
+    """
+    suite = get_suite(suite_name)
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
+    cell = suite.cells[int(rng.integers(len(suite.cells)))]
+    seed = FRESH_SEED_BASE + int(rng.integers(2 ** 62))
+    lo, hi = cell.seconds
+    seconds = int(rng.integers(lo, hi + 1))
+    n = suite.options[split]
+    item = _item(cell.scenario, seed, seconds, n, int(rng.integers(n)))
+    return _record(suite, split, cell, f"{suite.name}-fresh-{seed}", item, seed, seconds), item
 
 
 def _dumps(records: list[dict[str, Any]]) -> str:

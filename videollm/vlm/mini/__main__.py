@@ -38,8 +38,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{checkpoint_dir(CHECKPOINT_NAME, spec(config))}: {'cached' if meta else 'absent'}")
         if meta is not None and meta.get("history"):
             h = meta["history"]
-            print(f"trained {len(h['step'])} steps in {meta['seconds']:.0f} s; final loss "
-                  f"{np.mean(h['loss'][-20:]):.3f}, batch accuracy {np.mean(h['accuracy'][-20:]):.0%}")
+            stages = ", ".join(f"{name} {len(part['step'])} steps" for name, part in h.items())
+            last = h["instruct"]
+            print(f"trained in {meta['seconds']:.0f} s ({stages}); final instruction loss "
+                  f"{np.mean(last['loss'][-20:]):.3f}, batch accuracy {np.mean(last['accuracy'][-20:]):.0%}")
         return 0
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         parser.error(f"--device {args.device}: no CUDA device is available here; use --device cpu")

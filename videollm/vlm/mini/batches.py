@@ -64,6 +64,45 @@ def video_pixels(processor, frames: torch.Tensor) -> tuple[torch.Tensor, torch.T
     return out["pixel_values_videos"], out["video_grid_thw"]
 
 
+def reply_batch(processor, prompts: Sequence[str], replies: Sequence[str], pixel_values: torch.Tensor,
+                grid_thw: torch.Tensor) -> dict[str, Any]:
+    """Model inputs for learning to write ``replies[i]`` after ``prompts[i]`` (a chat prompt holding one video
+    placeholder, :func:`videollm.vlm.inference.chat_prompt`) about video ``i``, right-padded.
+
+    Returns:
+        dict with ``input_ids``, ``attention_mask``, ``mm_token_type_ids``, ``labels`` (B, L) (-100 except on
+        each reply's tokens and its ``<|im_end|>``: the real forward's language-modelling loss then covers the
+        replies only), ``pixel_values_videos`` and ``video_grid_thw``.
+    """
+    tok = processor.tokenizer
+    merge = processor.video_processor.merge_size
+    end = tok.convert_tokens_to_ids("<|im_end|>")
+    rows, labels = [], []
+    for prompt, text, grid in zip(prompts, replies, grid_thw.tolist()):
+        n = int(np.prod(grid)) // merge ** 2
+        prefix = tok(prompt.replace(processor.video_token, processor.video_token * n),
+                     add_special_tokens=False).input_ids
+        reply = tok(text, add_special_tokens=False).input_ids + [end]
+        rows.append(prefix + reply)
+        labels.append([-100] * len(prefix) + reply)
+    L = max(map(len, rows))
+    ids = torch.full((len(rows), L), tok.pad_token_id, dtype=torch.long)
+    target = torch.full((len(rows), L), -100, dtype=torch.long)
+    mask = torch.zeros((len(rows), L), dtype=torch.long)
+    for r, (row, lab) in enumerate(zip(rows, labels)):
+        ids[r, :len(row)], target[r, :len(row)], mask[r, :len(row)] = torch.tensor(row), torch.tensor(lab), 1
+    return {"input_ids": ids, "attention_mask": mask, "labels": target,
+            "mm_token_type_ids": (ids == processor.video_token_id).long() * 2,
+            "pixel_values_videos": pixel_values, "video_grid_thw": grid_thw}
+
+
+def letter_prompt(processor, record: dict) -> str:
+    """The prompt a real video LLM is given for a multiple-choice question: the video, the question, the lettered
+    options and :data:`videollm.vlm.inference.ANSWER_INSTRUCTION` (its reply is parsed by
+    :mod:`videollm.eval.parsing`)."""
+    return vlm.chat_prompt(processor, record["question"], record["options"], video=True)
+
+
 def option_batch(enc: Encoded, idx: Sequence[int], pixel_values: torch.Tensor, grid_thw: torch.Tensor,
                  pad_id: int, video_token_id: int) -> dict[str, Any]:
     """Model inputs with one row per (question, option) for questions ``idx``, left-padded so that every

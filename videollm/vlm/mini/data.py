@@ -1,54 +1,147 @@
-"""Unit 05 — the mini video LLM's training questions with their frames: the suites' training splits and fresh draws.
+"""Unit 05 — the mini video LLM's training data: fresh scenes from the suites' generators, with what the world
+knows about them (per-patch labels, a detailed caption, a question).
+
+Real video LLMs are trained on millions of videos; the course's world can write new ones without end. Every
+example here is a *new* scene (:func:`videollm.world.suites.fresh_question`), so no test scene is ever seen and
+nothing can be memorised. One example carries what all three training stages need:
+
+- the ``T`` uniformly sampled frames (``config.num_frames``, resized to ``config.size``);
+- per-patch soft labels for the vision pre-training (:mod:`videollm.vlm.mini.sight`): for each frame and each
+  ``patch_size`` cell of the resized frame, the share of its pixels showing each colour / each shape / a sign /
+  the background (:func:`videollm.world.scenes.render_truth`), and the frame's background;
+- a detailed caption of those frames (:func:`videollm.world.captions.caption`) for the alignment stage;
+- a multiple-choice question in its suite's format for instruction tuning.
+
+:class:`Stream` makes batches in background worker processes (``torch.utils.data``), batch ``i`` drawn from its
+own seed, so the batches are the same whatever the number of workers. The fixed training splits (828 questions,
+:func:`training_data`) remain for the ablation that trains on them instead.
 
 Lecture: `lectures/05_llava_ov_qwen2_vl.ipynb` §12.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import torch
+import torch.nn.functional as F
 
-from videollm.cache import data_dir, spec_hash
+from videollm.sampling import uniform_indices
 from videollm.vlm.mini.model import MiniVLMConfig
-from videollm.world.qa_frames import cached_frames, data_version, frame_set
-from videollm.world.suites import generate
+from videollm.world.captions import caption
+from videollm.world.qa_frames import frame_set, resize_frames
+from videollm.world.scenes import SIGN, TOPICS, render_truth
+from videollm.world.shapes import COLOR_NAMES
+from videollm.world.suites import fresh_question
+
+#: Label classes of the vision pre-training: colour (background first), shape (background first, sign last),
+#: background (the frame's, :data:`~videollm.world.scenes.TOPICS` order).
+NUM_COLORS = len(COLOR_NAMES) + 1
+NUM_SHAPES = SIGN + 2
+NUM_BACKGROUNDS = len(TOPICS)
 
 
-#: Seed codes of the extra training draws (far from the suites' own codes 1-3, so no test scene recurs).
-EXTRA_CODE_BASE = 1000
+@dataclass
+class Batch:
+    """``B`` fresh examples.
+
+    Attributes:
+        frames: ``(B, T, 3, h, w)`` uint8, the sampled frames.
+        color: ``(B, T, gh, gw, NUM_COLORS)`` float32, per frame and patch cell the share of pixels of each
+            colour (index 0: no object); ``gh = h / patch_size``, ``gw = w / patch_size``.
+        shape: ``(B, T, gh, gw, NUM_SHAPES)`` float32, likewise for shapes (0: background, last: a sign).
+        background: ``(B, T)`` int64, each frame's background.
+        records: the ``B`` question records (suite format, ``id`` ``"<suite>-fresh-<seed>"``).
+        captions: the ``B`` detailed captions of the sampled frames.
+    """
+
+    frames: torch.Tensor
+    color: torch.Tensor
+    shape: torch.Tensor
+    background: torch.Tensor
+    records: list[dict]
+    captions: list[str]
 
 
-def extra_draws(suite: str, draws: int, num_frames: int, size: tuple[int, int], progress: bool = False):
-    """``(frames, records)`` of ``draws`` fresh, independent draws of ``suite``'s *train* split
-    (:func:`videollm.world.suites.generate` with seed codes ``EXTRA_CODE_BASE + k``): the same
-    generators, new scenes. Frames come from :func:`videollm.world.qa_frames.cached_frames` (only the sampled frames
-    are drawn) and are cached in ``data_dir()/qa_frames/extra-*.npz``."""
-    frames, records = [], []
-    for k in range(draws):
-        code = EXTRA_CODE_BASE + k
-        recs = [dict(r, id=f"{r['id']}-x{code}", clip=f"{r['clip']}-x{code}") for r in generate(suite, "train", code)]
-        spec = {"v": data_version(), "suite": suite, "code": code, "n": num_frames, "size": list(size),
-                "seeds": [r["seed"] for r in recs]}
-        digest = spec_hash(spec)[:12]
-        path = data_dir() / "qa_frames" / f"extra-{suite}-train-{code}-{num_frames}x{size[0]}x{size[1]}-{digest}.npz"
-        x, _ = cached_frames(path, recs, num_frames, size, desc=f"drawing {suite} extra draw {k}", progress=progress)
-        frames.append(torch.from_numpy(x).permute(0, 1, 4, 2, 3).contiguous())
-        records.extend(recs)
-    return frames, records
+def _shares(labels: np.ndarray, classes: int, grid: tuple[int, int]) -> torch.Tensor:
+    """``(T, H, W)`` int labels in ``[-1, classes - 1)`` -> ``(T, gh, gw, classes)`` share of each label per cell
+    (label -1 is class 0)."""
+    onehot = F.one_hot(torch.from_numpy(labels + 1), classes).permute(0, 3, 1, 2).float()
+    return F.adaptive_avg_pool2d(onehot, grid).permute(0, 2, 3, 1)
+
+
+def example(suite: str, rng: np.random.Generator, num_frames: int, size: tuple[int, int], patch_size: int):
+    """One fresh example of ``suite``: ``(frames (T, 3, h, w) uint8, color, shape, background, record, caption)``
+    (shapes as in :class:`Batch`, without ``B``). A clip shorter than ``num_frames`` repeats its last frame, as
+    :func:`videollm.world.qa_frames.question_frames` does."""
+    record, item = fresh_question(suite, rng)
+    scene = item.scene
+    index = uniform_indices(scene.num_frames, min(num_frames, scene.num_frames))
+    if len(index) < num_frames:
+        index = np.concatenate([index, np.full(num_frames - len(index), index[-1])])
+    truth = render_truth(scene, index)
+    grid = (size[0] // patch_size, size[1] // patch_size)
+    frames = torch.from_numpy(resize_frames(truth.frames, size)).permute(0, 3, 1, 2).contiguous()
+    return (frames, _shares(truth.color, NUM_COLORS, grid), _shares(truth.shape, NUM_SHAPES, grid),
+            torch.from_numpy(truth.background), record, caption(scene, index))
+
+
+def draw_batch(config: MiniVLMConfig, batch_size: int, seed) -> Batch:
+    """``batch_size`` fresh examples, suites in turn from a random start (all from ``np.random.default_rng(seed)``)."""
+    rng = np.random.default_rng(seed)
+    first = int(rng.integers(len(config.suites)))
+    parts = [example(config.suites[(first + b) % len(config.suites)], rng, config.num_frames, config.size,
+                     config.patch_size) for b in range(batch_size)]
+    frames, color, shape, background, records, captions = zip(*parts)
+    return Batch(torch.stack(frames), torch.stack(color), torch.stack(shape), torch.stack(background),
+                 list(records), list(captions))
+
+
+class _Batches(torch.utils.data.IterableDataset):
+    def __init__(self, config: MiniVLMConfig, batch_size: int, steps: int, stage: str):
+        self.config, self.batch_size, self.steps, self.stage = config, batch_size, steps, stage
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        worker, workers = (0, 1) if info is None else (info.id, info.num_workers)
+        code = sum(map(ord, self.stage))
+        for i in range(worker, self.steps, workers):  # DataLoader takes workers in turn: batch order is fixed
+            yield draw_batch(self.config, self.batch_size, [self.config.seed, code, i])
+
+
+def stream(config: MiniVLMConfig, batch_size: int, steps: int, stage: str, workers: int = 1):
+    """An iterator over ``steps`` fresh :class:`Batch` es for training ``stage`` (its name seeds it, so stages see
+    different scenes), drawn by ``workers`` background processes (0: in this process)."""
+    dataset = _Batches(config, batch_size, steps, stage)
+    return iter(torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=workers,
+                                            prefetch_factor=4 if workers else None,
+                                            persistent_workers=False))
+
+
+@dataclass
+class Questions:
+    """A batch of fixed questions: ``frames`` ``(B, T, 3, H, W)`` uint8 and their ``records``."""
+
+    frames: torch.Tensor
+    records: list[dict]
+
+
+def fixed_batches(frames: torch.Tensor, records: list[dict], batch_size: int, seed: int = 0):
+    """Endless :class:`Questions` batches of ``batch_size`` from a fixed set, reshuffled every epoch (seeded)."""
+    if batch_size < 1 or batch_size > len(records):
+        raise ValueError(f"batch_size must be in 1..{len(records)} (the number of questions); got {batch_size}")
+    g = torch.Generator().manual_seed(seed)
+    while True:
+        order = torch.randperm(len(records), generator=g).tolist()
+        for lo in range(0, len(order) - batch_size + 1, batch_size):
+            idx = order[lo:lo + batch_size]
+            yield Questions(frames[idx], [records[i] for i in idx])
 
 
 def training_data(config: MiniVLMConfig = MiniVLMConfig(), split: str = "train", progress: bool = False):
-    """``(frames (N, T, 3, H, W) uint8, records)``: the questions of ``split`` of every suite in ``config``
-    (:func:`videollm.world.qa_frames.frame_set`), plus, for ``split="train"``, ``config.extra_draws`` fresh draws of
-    each suite's training split (:func:`extra_draws`)."""
+    """``(frames (N, T, 3, H, W) uint8, records)``: the fixed questions of ``split`` of every suite in ``config``
+    (:func:`videollm.world.qa_frames.frame_set`): the 828 training questions that the fresh draws replace (kept
+    for the ablation, and for scoring the validation and test splits)."""
     sets = [frame_set(s, split, config.num_frames, config.size, progress=progress) for s in config.suites]
-    frames, records = [s.frames for s in sets], [r for s in sets for r in s.records]
-    if split == "train" and config.extra_draws:
-        for suite in config.suites:
-            f, r = extra_draws(suite, config.extra_draws, config.num_frames, config.size, progress)
-            frames.extend(f)
-            records.extend(r)
-    frames = torch.cat(frames)
-    if split == "train" and config.tasks is not None:
-        keep = [i for i, r in enumerate(records) if r["task"] in set(config.tasks)]
-        frames, records = frames[keep], [records[i] for i in keep]
-    return frames, records
+    return torch.cat([s.frames for s in sets]), [r for s in sets for r in s.records]

@@ -13,9 +13,9 @@ import torch
 
 from videollm.choices import LETTERS
 from videollm.eval.metrics import accuracy, m_avg, random_baseline, score
-from videollm.eval.oracle import BlindModel
+from videollm.eval.oracle import BlindModel, frame_limited_predictions
 from videollm.eval.report import build_report
-from videollm.vlm.mini.batches import encode, option_batch, option_scores, to_device, video_pixels
+from videollm.vlm.mini.batches import encode, letter_prompt, option_batch, option_scores, to_device, video_pixels
 from videollm.vlm.mini.model import SUITE_NAMES, MiniVLMConfig
 from videollm.world.qa_frames import frame_set
 from videollm.world.suites import load_questions
@@ -50,24 +50,64 @@ def predict(model, processor, frames: torch.Tensor, records: Sequence[dict], bat
     return out
 
 
+@torch.no_grad()
+def generate(model, processor, frames: torch.Tensor, records: Sequence[dict], batch_size: int = 16,
+             max_new_tokens: int = 8, device=None) -> list[dict]:
+    """Answers written by the model: for each record the prompt a real video LLM gets (the video, the question,
+    the lettered options and the answer instruction, :func:`~videollm.vlm.mini.batches.letter_prompt`), greedy
+    ``model.generate``, and the reply decoded. One dict per record with ``id`` and ``response`` (the text), for
+    :func:`videollm.eval.metrics.score` to parse as lmms-eval does."""
+    if len(frames) != len(records):
+        raise ValueError(f"{len(frames)} videos for {len(records)} records")
+    device = torch.device(device) if device is not None else model.device
+    was_training = model.training
+    model.eval()
+    tok = processor.tokenizer
+    side, tok.padding_side = tok.padding_side, "left"  # generation appends on the right
+    out = []
+    try:
+        for lo in range(0, len(records), batch_size):
+            idx = list(range(lo, min(lo + batch_size, len(records))))
+            videos = [frames[i].permute(0, 2, 3, 1).numpy() for i in idx]
+            inputs = processor(text=[letter_prompt(processor, records[i]) for i in idx], videos=videos,
+                               return_tensors="pt", padding=True, do_sample_frames=False).to(device)
+            ids = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
+                                 pad_token_id=tok.pad_token_id)
+            replies = tok.batch_decode(ids[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+            out.extend({"id": records[i]["id"], "response": text} for i, text in zip(idx, replies))
+    finally:
+        tok.padding_side = side
+        model.train(was_training)
+    return out
+
+
+#: How the model answers: ``"scores"`` (the best option by likelihood) or ``"generate"`` (a written reply,
+#: parsed by :mod:`videollm.eval.parsing`).
+MODES = ("scores", "generate")
+
+
 def _predictions(model, processor, suite: str, split: str, tasks: Sequence[str] | None,
-                 config: MiniVLMConfig | None, device) -> tuple[list[dict], list[dict]]:
+                 config: MiniVLMConfig | None, device, mode: str = "scores") -> tuple[list[dict], list[dict]]:
     """``(questions, predictions)`` of ``suite``/``split`` on the frames the model was trained on."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}; got {mode!r}")
     config = config or getattr(model, "mini_vlm_config", None) or MiniVLMConfig()
     fs = frame_set(suite, split, config.num_frames, config.size, tasks=tasks, progress=False)
-    return fs.records, predict(model, processor, fs.frames, fs.records, device=device)
+    answer = predict if mode == "scores" else generate
+    return fs.records, answer(model, processor, fs.frames, fs.records, device=device)
 
 
 def evaluate(model, processor, suite: str, split: str = "test", tasks: Sequence[str] | None = None,
-             config: MiniVLMConfig | None = None, device=None) -> list[dict]:
+             config: MiniVLMConfig | None = None, device=None, mode: str = "scores") -> list[dict]:
     """Score the model on ``suite``/``split``: the records of :func:`videollm.eval.metrics.score` (one per
     question, with ``correct``, ``task``, ``num_options``, ...), ready for ``accuracy``, ``m_avg``,
     ``accuracy_table``.
 
     Frames are those the model was trained on (``config``'s ``num_frames`` and ``size``; default: the model's
-    ``mini_vlm_config`` attribute, else :class:`MiniVLMConfig`).
+    ``mini_vlm_config`` attribute, else :class:`MiniVLMConfig`). ``mode``: ``"scores"`` (option likelihood,
+    :func:`predict`) or ``"generate"`` (written replies through lmms-eval's parsers, :func:`generate`).
     """
-    return score(*_predictions(model, processor, suite, split, tasks, config, device))
+    return score(*_predictions(model, processor, suite, split, tasks, config, device, mode))
 
 
 def suite_metric(records: Sequence[dict]) -> tuple[str, float]:
@@ -86,35 +126,66 @@ def random_metric(questions: Sequence[dict]) -> float:
     return float(random_baseline(questions))
 
 
-def results_table(model, processor, split: str = "test", suites: Sequence[str] = SUITE_NAMES,
-                  per_task: bool = True, n_boot: int = 2000, seed: int = 0) -> tuple[list[dict], str]:
-    """Evaluate on every suite: ``(rows, markdown)``; a row per suite (and per task) with the model's score, its
-    95% bootstrap interval ``ci`` (:func:`videollm.eval.report.build_report`; stratified by task for M-Avg), the
-    random baseline and the blind (question-only) baseline of :mod:`videollm.eval.oracle`. A model beats
-    chance clearly where the whole interval lies above the random baseline."""
+def _headline(report: dict) -> tuple[str, dict]:
+    return ("m_avg", report["m_avg"]) if "m_avg" in report else ("accuracy", report["overall"])
 
+
+def results_table(model, processor, split: str = "test", suites: Sequence[str] = SUITE_NAMES,
+                  per_task: bool = True, n_boot: int = 2000, seed: int = 0,
+                  modes: Sequence[str] = MODES) -> tuple[list[dict], str]:
+    """Evaluate on every suite: ``(rows, markdown)``, a row per suite (and per task).
+
+    Each row holds, for each answering mode in ``modes`` (:data:`MODES`), the model's score and its 95% bootstrap
+    interval (``scores`` / ``scores_ci``, ``generate`` / ``generate_ci``; :func:`videollm.eval.report.build_report`,
+    stratified by task for M-Avg), and the baselines on the same questions: ``random``, ``blind`` (question only)
+    and ``oracle`` (the ground truth of the frames the model sees, :func:`videollm.eval.oracle.
+    frame_limited_predictions` with the model's ``num_frames``). A model beats chance clearly where the whole
+    interval lies above ``random``; ``closed`` is the share of the gap from random to the oracle that the
+    option-scoring (else the first) mode closes, in %.
+    """
+    for mode in modes:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}; got {mode!r}")
+    config = getattr(model, "mini_vlm_config", None) or MiniVLMConfig()
     rows = []
     for suite in suites:
-        questions, predictions = _predictions(model, processor, suite, split, None, None, None)
-        report = build_report(questions, predictions, suite, split, by="task", bootstrap=True, n_boot=n_boot,
-                              seed=seed)
+        questions, reports = None, {}
+        for mode in modes:
+            questions, predictions = _predictions(model, processor, suite, split, None, None, None, mode)
+            reports[mode] = build_report(questions, predictions, suite, split, by="task", bootstrap=True,
+                                         n_boot=n_boot, seed=seed)
         blind = score(questions, {q: {"prediction": p} for q, p in
                                   BlindModel().fit(load_questions(suite, "train")).predictions(questions).items()})
-        metric = "m_avg" if "m_avg" in report else "accuracy"  # the report has an M-Avg for MLVU only
-        headline = report["m_avg"] if metric == "m_avg" else report["overall"]
-        rows.append({"suite": suite, "task": "all", "metric": metric, "n": len(questions),
-                     "model": float(headline["accuracy"]), "ci": tuple(headline["ci"]),
-                     "random": random_metric(questions), "blind": suite_metric(blind)[1]})
+        oracle = score(questions, {q: {"prediction": p} for q, p in
+                                   frame_limited_predictions(questions, config.num_frames).items()})
+        metric = _headline(reports[modes[0]])[0]
+        row = {"suite": suite, "task": "all", "metric": metric, "n": len(questions),
+               "random": random_metric(questions), "blind": suite_metric(blind)[1],
+               "oracle": suite_metric(oracle)[1]}
+        for mode, report in reports.items():
+            headline = _headline(report)[1]
+            row[mode], row[f"{mode}_ci"] = float(headline["accuracy"]), tuple(headline["ci"])
+        rows.append(row)
         if per_task:
-            by_task = {row["task"]: row for row in report["rows"]}
+            by_task = {mode: {r["task"]: r for r in report["rows"]} for mode, report in reports.items()}
             for task in dict.fromkeys(q["task"] for q in questions):  # in the suite's own order
-                row = by_task[task]
-                rows.append({"suite": suite, "task": task, "metric": "accuracy", "n": row["n"],
-                             "model": float(row["accuracy"]), "ci": tuple(row["ci"]), "random": float(row["chance"]),
-                             "blind": float(accuracy([r for r in blind if r["task"] == task]))})
-    lines = ["| suite | task | metric | n | mini VLM | 95% CI | random | blind |",
-             "|---|---|---|---:|---:|---:|---:|---:|"]
+                row = {"suite": suite, "task": task, "metric": "accuracy", "n": by_task[modes[0]][task]["n"],
+                       "random": float(by_task[modes[0]][task]["chance"]),
+                       "blind": float(accuracy([r for r in blind if r["task"] == task])),
+                       "oracle": float(accuracy([r for r in oracle if r["task"] == task]))}
+                for mode in modes:
+                    row[mode], row[f"{mode}_ci"] = float(by_task[mode][task]["accuracy"]), tuple(by_task[mode][task]["ci"])
+                rows.append(row)
+    main = "scores" if "scores" in modes else modes[0]
+    for row in rows:
+        gap = row["oracle"] - row["random"]
+        row["closed"] = 100 * (row[main] - row["random"]) / gap if gap > 0 else float("nan")
+    names = {"scores": "option scores", "generate": "generated"}
+    head = "".join(f" {names[m]} | 95% CI |" for m in modes)
+    lines = [f"| suite | task | metric | n |{head} random | blind | oracle ({config.num_frames} frames) | gap closed |",
+             "|---|---|---|---:|" + "---:|---:|" * len(modes) + "---:|---:|---:|---:|"]
     for r in rows:
-        lines.append(f"| {r['suite']} | {r['task']} | {r['metric']} | {r['n']} | {r['model']:.1f} | "
-                     f"{r['ci'][0]:.1f}–{r['ci'][1]:.1f} | {r['random']:.1f} | {r['blind']:.1f} |")
+        cells = "".join(f" {r[m]:.1f} | {r[m + '_ci'][0]:.1f}–{r[m + '_ci'][1]:.1f} |" for m in modes)
+        lines.append(f"| {r['suite']} | {r['task']} | {r['metric']} | {r['n']} |{cells} {r['random']:.1f} | "
+                     f"{r['blind']:.1f} | {r['oracle']:.1f} | {r['closed']:.0f}% |")
     return rows, "\n".join(lines)

@@ -16,7 +16,7 @@ from videollm.world.text_tokenizer import course_tokenizer
 
 
 #: Bump when the model, the data or the training loop change what a config trains to.
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 
 
 SUITE_NAMES = ("videomme", "perception", "mlvu")
@@ -27,10 +27,13 @@ class MiniVLMConfig:
     """Everything that decides the trained weights (hashed into the checkpoint key).
 
     Attributes:
-        suites: training questions come from the ``train`` split of these suites.
-        tasks: train only on questions of these tasks (None: all); evaluation always covers every task.
-        extra_draws: how many fresh draws of each suite's training split to add (same generators, new scenes;
-            the test split is never drawn from).
+        suites: training scenes and questions come from these suites' generators.
+        fresh: instruction-tune on a fresh batch of new scenes at every step (:mod:`videollm.vlm.mini.data`);
+            False: on the suites' 828 fixed training questions instead (the ablation).
+        sight_steps, sight_batch, sight_lr: stage 1, pre-training the vision tower on the world's per-patch
+            labels (:mod:`videollm.vlm.mini.sight`); 0 steps skips it.
+        align_steps, align_batch, align_lr: stage 2, alignment on detailed captions
+            (:mod:`videollm.vlm.mini.align`): merger and language model trained, vision tower frozen; 0 skips it.
         num_frames, size: frames per question and their ``(height, width)`` (``videollm.world.qa_frames``).
         hidden, layers, heads, mlp: the Qwen2 text decoder (head_dim = hidden / heads; M-RoPE sections split
             head_dim / 2 into t, h, w).
@@ -38,16 +41,24 @@ class MiniVLMConfig:
             ``patch_size`` pixels, 2 frames per temporal patch, ``merge x merge`` patches merged into one LLM
             token: a 56x56 frame pair is 8x8 patches of 7 pixels and (8/2)^2 = 16 tokens, 8 frames 64 tokens;
             ``merge=4`` gives 16 tokens a clip, and learned the topic task in some runs only).
-        steps, batch_size, lr, weight_decay, warmup: AdamW with linear warm-up and cosine decay; a batch is
-            ``batch_size`` questions (all their options).
+        steps, batch_size, lr, weight_decay, warmup: stage 3, instruction tuning: AdamW with linear warm-up and
+            cosine decay; a batch is ``batch_size`` questions (all their options).
+        vision_lr: in stage 3 the vision tower learns at ``vision_lr * lr``.
         lm_weight: weight of the language-modelling loss on the right option's tokens (mean NLL per token),
             added to the cross-entropy over option scores.
+        letter_weight: weight of the loss of answering with the right letter to the lettered prompt (what
+            answering by generation needs; 0: option scoring only).
         seed: weights and batch order.
     """
 
     suites: tuple[str, ...] = SUITE_NAMES
-    tasks: tuple[str, ...] | None = None
-    extra_draws: int = 0
+    fresh: bool = True
+    sight_steps: int = 150
+    sight_batch: int = 16
+    sight_lr: float = 3e-3
+    align_steps: int = 150
+    align_batch: int = 16
+    align_lr: float = 3e-3
     num_frames: int = 8
     size: tuple[int, int] = (56, 56)
     hidden: int = 96
@@ -64,7 +75,9 @@ class MiniVLMConfig:
     lr: float = 3e-3
     weight_decay: float = 0.01
     warmup: int = 20
+    vision_lr: float = 0.1
     lm_weight: float = 0.0
+    letter_weight: float = 1.0
     seed: int = 0
 
 

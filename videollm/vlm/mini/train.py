@@ -9,7 +9,7 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable
 
 import numpy as np
 import torch
@@ -18,72 +18,84 @@ from tqdm.auto import tqdm
 
 from videollm.cache import cached, load_or_train
 from videollm.vlm import inference as vlm
-from videollm.vlm.mini.batches import encode, option_batch, option_lengths, option_scores, to_device, video_pixels
-from videollm.vlm.mini.data import training_data
+from videollm.vlm.mini.batches import (encode, letter_prompt, option_batch, option_lengths, option_scores, reply_batch,
+                                      to_device, video_pixels)
+from videollm.vlm.mini.align import align
+from videollm.vlm.mini.data import fixed_batches, stream, training_data
 from videollm.vlm.mini.model import MiniVLMConfig, build_model, spec
+from videollm.vlm.mini.sight import pretrain_vision
 
 
 CHECKPOINT_NAME = "mini_vlm"
 
 
-def train(model, processor, frames: torch.Tensor, records: Sequence[dict], steps: int = 300,
-          batch_size: int = 16, lr: float = 3e-3, weight_decay: float = 0.01, warmup: int = 20, seed: int = 0,
-          lm_weight: float = 0.0, device=None, progress: bool = False, log_every: int = 0) -> dict[str, list]:
-    """Train ``model`` in place by cross-entropy over each question's option scores (:func:`option_scores`)
-    plus ``lm_weight`` times the mean per-token NLL of the right option (the loss touches answer tokens only).
+def _schedule(steps: int, warmup: int):
+    def factor(step):
+        if step < warmup:
+            return (step + 1) / warmup
+        done = (step - warmup) / max(1, steps - warmup)
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * done))
+    return factor
+
+
+def train(model, processor, batches: Iterable, steps: int = 300, lr: float = 3e-3, weight_decay: float = 0.01,
+          warmup: int = 20, vision_lr: float = 0.1, lm_weight: float = 0.0, letter_weight: float = 1.0, device=None,
+          progress: bool = False, log_every: int = 0) -> dict[str, list]:
+    """Stage 3, instruction tuning: train ``model`` in place by cross-entropy over each question's option scores
+    (:func:`option_scores`) plus ``lm_weight`` times the mean per-token NLL of the right option (the loss touches
+    answer tokens only), plus ``letter_weight`` times the language-modelling loss of replying with the right
+    option's letter to the prompt a real video LLM is given (:func:`~videollm.vlm.mini.batches.letter_prompt`:
+    lettered options and the answer instruction), so that the model can also answer by generation.
 
     Args:
-        frames: ``(N, T, 3, H, W)`` uint8, the videos of ``records`` (same order).
-        records: question dicts with ``question``, ``options``, ``answer``.
-        steps, batch_size, lr, weight_decay, warmup: AdamW, linear warm-up then cosine decay to 10%.
-        seed: batch order (the weights' initialisation is :func:`build_model`'s).
+        batches: an iterator of batches with ``frames`` ``(B, T, 3, H, W)`` uint8 and ``records`` (question dicts
+            with ``question``, ``options``, ``answer``): :func:`videollm.vlm.mini.data.stream` (fresh scenes) or
+            :func:`videollm.vlm.mini.data.fixed_batches`; ``steps`` of them are used.
+        steps, lr, weight_decay, warmup: AdamW, linear warm-up then cosine decay to 10%.
+        vision_lr: the vision tower's blocks learn at ``vision_lr * lr`` (LLaVA-OneVision's lower rate for a
+            pre-trained tower); the merger and the language model at ``lr``.
         progress: a progress bar; log_every: print the mean loss every that many steps to stderr (0: never).
 
     Returns:
         dict of per-step lists: ``step``, ``loss`` (mean cross-entropy over the batch's questions), ``accuracy``
         (share of the batch's questions whose right option scored best), ``seconds`` (since the start).
     """
-    if frames.ndim != 5 or frames.dtype != torch.uint8:
-        raise ValueError(f"frames must be (N, T, 3, H, W) uint8; got {tuple(frames.shape)} {frames.dtype}")
-    if len(frames) != len(records):
-        raise ValueError(f"{len(frames)} videos for {len(records)} records")
-    if steps < 0 or batch_size < 1:
-        raise ValueError(f"steps must be >= 0 and batch_size >= 1; got {steps}, {batch_size}")
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0; got {steps}")
     device = torch.device(device) if device is not None else model.device
     model.to(device).train()
-    _, grid = video_pixels(processor, frames[:1])
-    enc = encode(processor, records, grid[0].tolist())
     tok = processor.tokenizer
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.98))
-
-    def schedule(step):
-        if step < warmup:
-            return (step + 1) / warmup
-        progress_ = (step - warmup) / max(1, steps - warmup)
-        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress_))
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
-    g = torch.Generator().manual_seed(seed)
-    order = torch.randperm(len(records), generator=g)
-    cursor = 0
+    tower = {id(p) for n, p in model.model.visual.named_parameters() if not n.startswith("merger.")}
+    groups = {(id(p) in tower, p.ndim >= 2): [] for p in model.parameters()}
+    for p in model.parameters():
+        groups[(id(p) in tower, p.ndim >= 2)].append(p)
+    opt = torch.optim.AdamW([{"params": ps, "lr": lr * (vision_lr if vision else 1.0),
+                              "weight_decay": weight_decay if decay else 0.0}
+                             for (vision, decay), ps in groups.items()], lr=lr, betas=(0.9, 0.98))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(steps, warmup))
     history: dict[str, list] = {"step": [], "loss": [], "accuracy": [], "seconds": []}
     start = time.perf_counter()
-    for step in tqdm(range(steps), desc="training mini VLM", disable=not progress, leave=False):
-        if cursor + batch_size > len(order):
-            order, cursor = torch.randperm(len(records), generator=g), 0
-        idx = order[cursor:cursor + batch_size].tolist()
-        cursor += batch_size
-        pixels, grid_thw = video_pixels(processor, frames[idx])
-        batch = to_device(option_batch(enc, idx, pixels, grid_thw, tok.pad_token_id, processor.video_token_id), device)
+    for step, batch in zip(tqdm(range(steps), desc="stage 3: instructions", disable=not progress, leave=False),
+                           batches):
+        frames, records = batch.frames, batch.records
+        if frames.ndim != 5 or frames.dtype != torch.uint8:
+            raise ValueError(f"frames must be (B, T, 3, H, W) uint8; got {tuple(frames.shape)} {frames.dtype}")
+        if len(frames) != len(records):
+            raise ValueError(f"{len(frames)} videos for {len(records)} records")
+        pixels, grid_thw = video_pixels(processor, frames)
+        enc = encode(processor, records, grid_thw[0].tolist())
+        batch = to_device(option_batch(enc, range(len(records)), pixels, grid_thw, tok.pad_token_id,
+                                       processor.video_token_id), device)
         scores = option_scores(model, batch)
         loss = F.cross_entropy(scores, batch["answer"])
         if lm_weight:
             right = scores.gather(1, batch["answer"][:, None]).squeeze(1)
             length = option_lengths(batch).gather(1, batch["answer"][:, None]).squeeze(1)
             loss = loss + lm_weight * (-right / length).mean()
+        if letter_weight:
+            letters = reply_batch(processor, [letter_prompt(processor, r) for r in records],
+                                  [r["answer"] for r in records], pixels, grid_thw)
+            loss = loss + letter_weight * model(**{k: v.to(device) for k, v in letters.items()}).loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -101,13 +113,34 @@ def train(model, processor, frames: torch.Tensor, records: Sequence[dict], steps
     return history
 
 
-def train_config(config: MiniVLMConfig = MiniVLMConfig(), device="cpu", progress: bool = False):
-    """Build and train the model of ``config`` on its training questions: ``((model, processor), history)``."""
-    frames, records = training_data(config, "train", progress=progress)
+def train_config(config: MiniVLMConfig = MiniVLMConfig(), device="cpu", progress: bool = False, workers: int = 1):
+    """Build the model of ``config`` and train it in three stages, as LLaVA-OneVision and Qwen2-VL are trained,
+    scaled down: (1) the vision tower on the world's per-patch labels (:func:`~videollm.vlm.mini.sight.
+    pretrain_vision`), (2) alignment on detailed captions (:func:`~videollm.vlm.mini.align.align`), (3)
+    instruction tuning on questions (:func:`train`), fresh scenes at every step unless ``config.fresh`` is
+    False. ``workers`` background processes draw the scenes (the batches do not depend on their number).
+
+    Returns:
+        ``((model, processor), history)``, ``history`` a dict of each stage's history (``sight``, ``align``,
+        ``instruct``; a skipped stage is absent).
+    """
     model, processor = build_model(config, device)
-    history = train(model, processor, frames, records, steps=config.steps, batch_size=config.batch_size,
-                    lr=config.lr, weight_decay=config.weight_decay, warmup=config.warmup, seed=config.seed,
-                    lm_weight=config.lm_weight, device=device, progress=progress)
+    history = {}
+    if config.sight_steps:
+        history["sight"] = pretrain_vision(
+            model, processor, stream(config, config.sight_batch, config.sight_steps, "sight", workers),
+            config.sight_steps, lr=config.sight_lr, device=device, progress=progress)
+    if config.align_steps:
+        history["align"] = align(model, processor,
+                                 stream(config, config.align_batch, config.align_steps, "align", workers),
+                                 config.align_steps, lr=config.align_lr, device=device, progress=progress)
+    if config.fresh:
+        batches = stream(config, config.batch_size, config.steps, "instruct", workers)
+    else:
+        batches = fixed_batches(*training_data(config, "train", progress=progress), config.batch_size, config.seed)
+    history["instruct"] = train(model, processor, batches, steps=config.steps, lr=config.lr,
+                                weight_decay=config.weight_decay, warmup=config.warmup, vision_lr=config.vision_lr,
+                                lm_weight=config.lm_weight, letter_weight=config.letter_weight, device=device, progress=progress)
     return (model, processor), history
 
 

@@ -1,0 +1,194 @@
+"""Unit 05 — stage 1 of the mini video LLM: a vision encoder that learns to see before it meets the language model.
+
+Real video LLMs start from a vision tower pre-trained on its own (SigLIP, CLIP, Qwen-ViT on image-text pairs).
+The course's stand-in trains the real Qwen2-VL vision tower (``model.model.visual``: patch embedding and
+transformer blocks; the 2x2 merger comes later) to predict what the world's renderer knows about every patch
+(:class:`videollm.vlm.mini.data.Batch`): for each of the two frames a temporal patch covers, the share of its
+pixels of each colour and of each shape (or a sign), and the frame's background. Linear heads on the tower's
+per-patch features; soft cross-entropy against the shares.
+
+Whether the tower sees is measured the standard way, with a **linear probe** (:func:`probe`): freeze it, fit one
+linear classifier per label on the patch features of fresh scenes, and score it on other fresh scenes, against
+the same probe on a randomly initialised tower and against always guessing the commonest class.
+
+Lecture: `lectures/05_llava_ov_qwen2_vl.ipynb` §12.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from videollm.vlm.mini.batches import video_pixels
+from videollm.vlm.mini.data import NUM_BACKGROUNDS, NUM_COLORS, NUM_SHAPES, Batch, draw_batch
+
+#: What the vision tower learns to predict per patch, and the number of classes of each.
+LABELS = {"color": NUM_COLORS, "shape": NUM_SHAPES, "background": NUM_BACKGROUNDS}
+
+
+def patch_order(x: torch.Tensor, merge: int) -> torch.Tensor:
+    """Per-frame, per-cell values ``(B, T, gh, gw, ...)`` in the order of the Qwen2-VL video processor's patches:
+    ``(B * T/2 * gh * gw, 2, ...)``, the 2 the frames of a temporal patch. The processor lists patches by
+    temporal patch, then merge window (row-major), then position inside the window."""
+    B, T, gh, gw = x.shape[:4]
+    rest = x.shape[4:]
+    x = x.reshape(B, T // 2, 2, gh // merge, merge, gw // merge, merge, *rest)
+    x = x.permute(0, 1, 3, 5, 4, 6, 2, *range(7, 7 + len(rest)))
+    return x.reshape(B * (T // 2) * gh * gw, 2, *rest)
+
+
+def targets(batch: Batch, merge: int) -> dict[str, torch.Tensor]:
+    """The batch's labels in patch order: ``color`` / ``shape`` ``(N, 2, classes)`` shares, ``background``
+    ``(N, 2)`` class ids (each patch predicts its frames' background)."""
+    B, T, gh, gw = batch.color.shape[:4]
+    background = batch.background[:, :, None, None].expand(B, T, gh, gw)
+    return {"color": patch_order(batch.color, merge), "shape": patch_order(batch.shape, merge),
+            "background": patch_order(background, merge)}
+
+
+class SightHeads(nn.Module):
+    """One linear head per label over the tower's patch features ``(N, D)``: ``{label: (N, 2, classes)}``."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.heads = nn.ModuleDict({name: nn.Linear(dim, 2 * k) for name, k in LABELS.items()})
+
+    def forward(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {name: head(features).view(len(features), 2, -1) for name, head in self.heads.items()}
+
+
+def patch_features(model, processor, frames: torch.Tensor) -> torch.Tensor:
+    """``frames`` ``(B, T, 3, h, w)`` uint8 through the real video processor and the vision tower's blocks:
+    ``(B * T/2 * gh * gw, vision_dim)`` per-patch features, before the merger."""
+    pixels, grid = video_pixels(processor, frames)
+    visual = model.model.visual
+    return visual(pixels.to(model.device), grid.to(model.device)).last_hidden_state
+
+
+#: A cell counts as showing an object when objects (or a sign) cover at least this share of it.
+OBJECT_SHARE = 0.2
+
+
+def sight_loss(logits: dict[str, torch.Tensor], target: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The sum of three terms, averaged over patches and frames: whether a cell shows an object (binary
+    cross-entropy of class 0 against the object share), what colour and shape it is (soft cross-entropy against
+    the shares among the object pixels, on cells with at least :data:`OBJECT_SHARE` of them), and the frame's
+    background (cross-entropy).
+
+    Objects cover a few percent of the cells, so the colour and shape of objects are learned on the object cells
+    alone: trained on every cell's shares, the tower learns to answer "background" everywhere."""
+    share = target["shape"][..., 1:].sum(-1)  # (N, 2) object or sign pixels
+    loss = F.binary_cross_entropy_with_logits(logits["shape"][..., 0], 1 - share)
+    on = share >= OBJECT_SHARE
+    if on.any():
+        for k in ("color", "shape"):
+            p = target[k][..., 1:][on]
+            p = p / p.sum(-1, keepdim=True).clamp_min(1e-6)
+            loss = loss - (p * F.log_softmax(logits[k][..., 1:][on], -1)).sum(-1).mean()
+    return loss + F.cross_entropy(logits["background"].flatten(0, 1), target["background"].flatten())
+
+
+def object_accuracy(logits: torch.Tensor, shares: torch.Tensor) -> float:
+    """Accuracy of the object class (the argmax over classes >= 1 of ``logits``) on the cells that one object
+    covers at least half of."""
+    best, cls = shares.max(-1)
+    on = (best >= 0.5) & (cls > 0)
+    return float((logits[..., 1:].argmax(-1)[on] + 1 == cls[on]).float().mean()) if on.any() else float("nan")
+
+
+def pretrain_vision(model, processor, batches, steps: int, lr: float = 3e-3, device=None, progress: bool = False):
+    """Train the vision tower (``model.model.visual`` without its merger) in place on ``steps`` batches from the
+    iterator ``batches`` (:func:`videollm.vlm.mini.data.stream`). AdamW, cosine decay.
+
+    Returns:
+        history dict of per-step lists: ``step``, ``loss``, ``color_accuracy`` and ``shape_accuracy`` (on the
+        batch's object cells, :func:`object_accuracy`), ``seconds``.
+    """
+    from tqdm.auto import tqdm
+
+    device = torch.device(device) if device is not None else model.device
+    visual = model.model.visual
+    merge = visual.spatial_merge_size
+    heads = SightHeads(visual.config.embed_dim).to(device)
+    params = [p for n, p in visual.named_parameters() if not n.startswith("merger.")] + list(heads.parameters())
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * s / max(1, steps))))
+    visual.train()
+    history: dict[str, list] = {"step": [], "loss": [], "color_accuracy": [], "shape_accuracy": [], "seconds": []}
+    start = time.perf_counter()
+    for step, batch in zip(tqdm(range(steps), desc="stage 1: vision", disable=not progress, leave=False), batches):
+        logits = heads(patch_features(model, processor, batch.frames))
+        target = {k: v.to(device) for k, v in targets(batch, merge).items()}
+        loss = sight_loss(logits, target)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        history["step"].append(step)
+        history["loss"].append(float(loss.detach()))
+        history["color_accuracy"].append(object_accuracy(logits["color"].detach(), target["color"]))
+        history["shape_accuracy"].append(object_accuracy(logits["shape"].detach(), target["shape"]))
+        history["seconds"].append(time.perf_counter() - start)
+    visual.eval()
+    return history
+
+
+@torch.no_grad()
+def _features(model, processor, config, count: int, seed: int):
+    merge = model.model.visual.spatial_merge_size
+    feats, labels = [], {k: [] for k in LABELS}
+    for i in range(0, count, 16):
+        batch = draw_batch(config, min(16, count - i), [seed, i])
+        f = patch_features(model, processor, batch.frames).cpu()
+        t = targets(batch, merge)
+        for frame in range(2):  # each patch feature covers two frames: one probe example per frame
+            feats.append(torch.cat([f, torch.full((len(f), 1), float(frame))], 1))
+            for k in ("color", "shape"):
+                best, cls = t[k][:, frame].max(-1)
+                labels[k].append(torch.where((best >= 0.5) & (cls > 0), cls, -1))  # -1: not scored
+            labels["background"].append(t["background"][:, frame])
+    return torch.cat(feats), {k: torch.cat(v) for k, v in labels.items()}
+
+
+def probe(model, processor, config, train_videos: int = 96, test_videos: int = 48, steps: int = 300,
+          seed: int = 7) -> dict[str, dict[str, float]]:
+    """Linear-probe accuracy of the (frozen) vision tower on fresh scenes.
+
+    For each label, a linear classifier (on the features and which of the patch's two frames is meant) is fitted
+    with Adam on the patch features of ``train_videos`` scenes and scored on ``test_videos`` other scenes. Colour
+    and shape are learned and scored on the cells that one object (or a sign, for shape) covers at least half of;
+    the background on every cell.
+
+    Returns:
+        ``{label: {"accuracy": ..., "majority": ..., "cells": ...}}`` for ``color``, ``shape`` and
+        ``background``: accuracy in %, ``majority`` the accuracy of always answering the commonest training class,
+        ``cells`` the number of test cells scored.
+    """
+    x, y = _features(model, processor, config, train_videos, seed)
+    x_test, y_test = _features(model, processor, config, test_videos, seed + 1)
+    mean, std = x.mean(0), x.std(0) + 1e-6
+    x, x_test = (x - mean) / std, (x_test - mean) / std
+    out = {}
+    for name, classes in LABELS.items():
+        keep, scored = y[name] >= 0, y_test[name] >= 0
+        with torch.enable_grad():
+            g = torch.Generator().manual_seed(0)
+            linear = nn.Linear(x.shape[1], classes)
+            nn.init.normal_(linear.weight, std=0.01, generator=g)
+            opt = torch.optim.Adam(linear.parameters(), lr=0.05)
+            for _ in range(steps):
+                loss = F.cross_entropy(linear(x[keep]), y[name][keep])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        pred = linear(x_test[scored]).argmax(-1)
+        truth = y_test[name][scored]
+        common = int(torch.bincount(y[name][keep], minlength=classes).argmax())
+        out[name] = {"accuracy": 100 * float((pred == truth).float().mean()),
+                     "majority": 100 * float((truth == common).float().mean()), "cells": int(scored.sum())}
+    return out
