@@ -1,6 +1,7 @@
 """videollm.cache: where the cache lives; a target appears whole or not at all, readable as any new file would be."""
 
 import dataclasses
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -164,3 +165,23 @@ def test_two_processes_training_the_same_spec_both_succeed(tmp_path, monkeypatch
     assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == [Path(meta["path"]).name], "nothing left over"
     assert cache.load_or_train("toy", {"v": 1}, first.train, first.save, first.load, retrain=True)[0] == 5
 
+
+
+def test_a_committed_checkpoint_is_loaded_when_the_cache_has_none(tmp_path, monkeypatch):
+    """``data/weights/<name>-<hash>`` (committed with the course) stands in for a missing cache entry; a cache
+    entry of the same spec comes first; a committed folder of another spec is ignored."""
+    monkeypatch.setenv("VIDEOLLM_DATA", str(tmp_path / "cache"))
+    committed = tmp_path / "weights"
+    monkeypatch.setattr(cache, "COMMITTED_WEIGHTS", committed)
+    maker = Trainer(5)
+    _, meta = cache.load_or_train("toy", {"v": 1}, maker.train, maker.save, maker.load)
+    committed.mkdir()
+    shutil.move(meta["path"], committed / Path(meta["path"]).name)
+    assert cache.cached_path("toy", {"v": 1}) == cache.committed_dir("toy", {"v": 1})
+    user = Trainer(9)
+    value, meta = cache.load_or_train("toy", {"v": 1}, user.train, user.save, user.load)
+    assert value == 5 and meta["cached"] and user.runs == 0 and meta["path"] == str(cache.committed_dir("toy", {"v": 1}))
+    assert cache.cached_meta("toy", {"v": 2}) is None and cache.cached_path("toy", {"v": 2}) is None
+    value, meta = cache.load_or_train("toy", {"v": 1}, user.train, user.save, user.load, retrain=True)
+    assert value == 9 and cache.cached_path("toy", {"v": 1}) == cache.checkpoint_dir("toy", {"v": 1})
+    assert (cache.committed_dir("toy", {"v": 1}) / "meta.json").exists(), "retraining never touches committed weights"

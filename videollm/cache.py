@@ -64,27 +64,57 @@ def spec_hash(spec: Any) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=_json_default).encode()).hexdigest()
 
 
+#: Small trained checkpoints committed with the course (read-only; same folder names as :func:`checkpoint_dir`).
+COMMITTED_WEIGHTS = REPO_DATA / "weights"
+
+
 def checkpoint_dir(name: str, spec: Any) -> Path:
     """``data_dir()/checkpoints/<name>-<first 16 hex digits of spec_hash(spec)>``."""
     return data_dir() / "checkpoints" / f"{name}-{spec_hash(spec)[:16]}"
 
 
-def cached_meta(name: str, spec: Any) -> dict | None:
-    """The ``meta.json`` of a complete checkpoint of ``spec`` (nothing is loaded), else None."""
+def committed_dir(name: str, spec: Any) -> Path:
+    """Where a committed checkpoint of ``spec`` would be: ``data/weights/<name>-<hash>`` in the repository."""
+    return COMMITTED_WEIGHTS / checkpoint_dir(name, spec).name
+
+
+def _meta(folder: Path, spec: Any) -> dict | None:
     try:
-        meta = json.loads((checkpoint_dir(name, spec) / "meta.json").read_text())
+        meta = json.loads((folder / "meta.json").read_text())
     except (OSError, ValueError):
         return None
     return meta if isinstance(meta, dict) and meta.get("hash") == spec_hash(spec) else None
 
 
+def _found(name: str, spec: Any) -> tuple[Path, dict] | None:
+    """The first complete checkpoint of ``spec``: the data cache's, else a committed one."""
+    for folder in (checkpoint_dir(name, spec), committed_dir(name, spec)):
+        meta = _meta(folder, spec)
+        if meta is not None:
+            return folder, meta
+    return None
+
+
+def cached_meta(name: str, spec: Any) -> dict | None:
+    """The ``meta.json`` of a complete checkpoint of ``spec``, cached or committed (nothing is loaded), else None."""
+    found = _found(name, spec)
+    return None if found is None else found[1]
+
+
+def cached_path(name: str, spec: Any) -> Path | None:
+    """The folder of a complete checkpoint of ``spec`` (the data cache's, else the committed one), else None."""
+    found = _found(name, spec)
+    return None if found is None else found[0]
+
+
 def cached(name: str, spec: Any, load: Callable[[Path], T]) -> tuple[T, dict] | None:
-    """``(load(folder), meta)`` when the checkpoint of ``spec`` is complete and loads; else None (with a note on
-    stderr when a folder is there but cannot be read)."""
-    folder = checkpoint_dir(name, spec)
-    meta = cached_meta(name, spec)
-    if meta is None:
+    """``(load(folder), meta)`` when a checkpoint of ``spec`` is complete and loads (the data cache's, else a
+    committed one, :data:`COMMITTED_WEIGHTS`); else None (with a note on stderr when a folder is there but cannot
+    be read)."""
+    found = _found(name, spec)
+    if found is None:
         return None
+    folder, meta = found
     try:
         artifact = load(folder)
     except Exception as error:  # a damaged or foreign file: say so; the caller trains again

@@ -88,16 +88,47 @@ def test_vision_pretraining_lowers_the_loss_and_the_probe_reports_each_label():
     config = dataclasses.replace(TINY, num_frames=2)
     model, processor = mini_model.build_model(config)
     merger = {k: v.clone() for k, v in model.model.visual.merger.state_dict().items()}
+    embed = model.get_input_embeddings().weight.detach().clone()
     history = sight.pretrain_vision(model, processor, mini_data.stream(config, 8, 40, "sight", workers=0), 40,
                                     lr=1e-2)
     assert len(history["loss"]) == 40
     assert np.mean(history["loss"][-5:]) < np.mean(history["loss"][:5]) - 0.5
     assert np.nanmean(history["color_accuracy"][-5:]) > np.nanmean(history["color_accuracy"][:5])
-    assert all(torch.equal(v, model.model.visual.merger.state_dict()[k]) for k, v in merger.items())  # not trained
+    # The merger learns to speak in word embeddings; the language model's embeddings are the fixed targets.
+    assert any(not torch.equal(v, model.model.visual.merger.state_dict()[k]) for k, v in merger.items())
+    assert torch.equal(embed, model.get_input_embeddings().weight)
+    plain, _ = mini_model.build_model(config)
+    merger = {k: v.clone() for k, v in plain.model.visual.merger.state_dict().items()}
+    sight.pretrain_vision(plain, processor, mini_data.stream(config, 2, 2, "sight", workers=0), 2, word_weight=0)
+    assert all(torch.equal(v, plain.model.visual.merger.state_dict()[k]) for k, v in merger.items())
     result = sight.probe(model, processor, config, train_videos=8, test_videos=4, steps=50)
     assert set(result) == set(sight.LABELS)
     for name, row in result.items():
         assert 0 <= row["accuracy"] <= 100 and 0 <= row["majority"] <= 100 and row["cells"] > 0, name
+
+
+def test_the_word_loss_pulls_object_tokens_towards_the_words_that_name_them():
+    """A merged token equal to the embedding of its colour word and of its shape word scores far better than one
+    pointing elsewhere; tokens without objects do not count."""
+    model, processor = mini_model.build_model(TINY)
+    ids = sight.word_ids(processor)
+    tok = processor.tokenizer
+    assert [tok.decode([i]) for i in ids["color"]] == [" " + c for c in sight.COLOR_NAMES]
+    assert [tok.decode([i]) for i in ids["shape"]] == [" " + s for s in sight.SHAPES] + [" sign"]
+    embed = model.get_input_embeddings().weight.detach()
+    words = {k: embed[v] * 50 for k, v in ids.items()}
+    merge = 2
+    color, shape = torch.zeros(8, 2, mini_data.NUM_COLORS), torch.zeros(8, 2, mini_data.NUM_SHAPES)
+    color[:, :, 0], shape[:, :, 0] = 1, 1
+    color[:4, :, 0], color[:4, :, 3], shape[:4, :, 0], shape[:4, :, 2] = 0, 1, 0, 1  # token 0: colour 2, shape 1
+    target = {"color": color, "shape": shape}
+    right = (words["color"][2] + words["shape"][1]).expand(2, -1).clone()
+    wrong = (words["color"][5] + words["shape"][3]).expand(2, -1).clone()
+    assert sight.word_loss(right, target, words, merge) < sight.word_loss(wrong, target, words, merge) - 5
+    wrong[1] = right[1]  # token 1 shows no object: what it says does not matter
+    assert sight.word_loss(right, target, words, merge) < sight.word_loss(wrong, target, words, merge)
+    empty = {"color": color[4:].repeat(2, 1, 1), "shape": shape[4:].repeat(2, 1, 1)}
+    assert sight.word_loss(right, empty, words, merge) == 0
 
 
 def test_caption_batches_train_only_on_the_caption():

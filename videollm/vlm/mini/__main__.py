@@ -1,4 +1,5 @@
-"""Unit 05 — ``python -m videollm.vlm.mini build|info|evaluate``: train and cache the mini video LLM, or score it.
+"""Unit 05 — ``python -m videollm.vlm.mini build|info|evaluate|report|commit``: train and cache the mini video LLM,
+score it, write the README's figures and tables, or commit its weights to ``data/weights``.
 
 Lecture: `lectures/05_llava_ov_qwen2_vl.ipynb` §12.
 """
@@ -6,15 +7,95 @@ Lecture: `lectures/05_llava_ov_qwen2_vl.ipynb` §12.
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
 import sys
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from videollm.cache import cached_meta, checkpoint_dir
-from videollm.vlm.mini.evaluate import results_table
-from videollm.vlm.mini.model import MiniVLMConfig, spec
+from videollm.cache import COMMITTED_WEIGHTS, cached_meta, cached_path, checkpoint_dir, committed_dir
+from videollm.vlm.mini import plots as mini_plots
+from videollm.vlm.mini.evaluate import MODES, evaluate, frames_curve, results_table, suite_metric
+from videollm.vlm.mini.model import SUITE_NAMES, MiniVLMConfig, build_model, spec
+from videollm.vlm.mini.sight import probe
 from videollm.vlm.mini.train import CHECKPOINT_NAME, pretrained
+
+#: The ablations of the README: each removes one ingredient of the default recipe.
+ABLATIONS = {
+    "no vision pre-training": {"sight_steps": 0},
+    "no caption alignment": {"align_steps": 0},
+    "the 828 fixed questions instead of fresh scenes": {"fresh": False},
+}
+
+
+def _info(config: MiniVLMConfig) -> None:
+    meta = cached_meta(CHECKPOINT_NAME, spec(config))
+    where = cached_path(CHECKPOINT_NAME, spec(config)) or checkpoint_dir(CHECKPOINT_NAME, spec(config))
+    print(f"{where}: {'cached' if meta else 'absent'}")
+    if meta is not None and meta.get("history"):
+        h = meta["history"]
+        stages = ", ".join(f"{name} {len(part['step'])} steps" for name, part in h.items())
+        last = h["instruct"]
+        print(f"trained in {meta['seconds']:.0f} s ({stages}); final instruction loss "
+              f"{np.mean(last['loss'][-20:]):.3f}, batch accuracy {np.mean(last['accuracy'][-20:]):.0%}")
+
+
+def _commit(config: MiniVLMConfig) -> int:
+    """Copy the cached checkpoint of ``config`` to ``data/weights/`` (replacing older mini VLM folders there)."""
+    source = checkpoint_dir(CHECKPOINT_NAME, spec(config))
+    if not (source / "meta.json").exists():
+        print(f"no trained checkpoint at {source}: run `python -m videollm.vlm.mini build` first", file=sys.stderr)
+        return 1
+    target = committed_dir(CHECKPOINT_NAME, spec(config))
+    COMMITTED_WEIGHTS.mkdir(parents=True, exist_ok=True)
+    for old in COMMITTED_WEIGHTS.glob(f"{CHECKPOINT_NAME}-*"):
+        if old != target:
+            shutil.rmtree(old)
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(source, target)
+    size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
+    print(f"{target} ({size / 1e6:.1f} MB): commit it with its folder name (the config hash)")
+    return 0
+
+
+def _report(model, processor, config: MiniVLMConfig, out: Path, ablations: bool, device) -> None:
+    """The README's tables and figures: both answering modes per suite and task, the linear probe, the frames
+    curve, the training losses and (``ablations``) the ablation table."""
+    out.mkdir(parents=True, exist_ok=True)
+    _, table = results_table(model, processor, "test")
+    print("## Test splits, both answering modes\n\n" + table + "\n", flush=True)
+    random_tower, _ = build_model(config)
+    probes = {"pre-trained tower": probe(model, processor, config),
+              "random tower": probe(random_tower, processor, config)}
+    mini_plots.probe_bars(probes).savefig(out / "mini_vlm_probe.png", dpi=110)
+    print("## Linear probe (held-out fresh scenes, %)\n\n| label | pre-trained | random init | commonest class |"
+          "\n|---|---:|---:|---:|")
+    for label in probes["pre-trained tower"]:
+        a, b = probes["pre-trained tower"][label], probes["random tower"][label]
+        print(f"| {label} | {a['accuracy']:.1f} | {b['accuracy']:.1f} | {a['majority']:.1f} |")
+    mini_plots.stage_losses(model.meta["history"]).savefig(out / "mini_vlm_losses.png", dpi=110)
+    curve = frames_curve(model, processor)
+    mini_plots.frames_curve(curve).savefig(out / "mini_vlm_frames.png", dpi=110)
+    print("\n## Accuracy against input frames (option scores; oracle with the same frames)\n\n"
+          "| suite | frames | mini VLM | 95% CI | oracle | random |\n|---|---:|---:|---:|---:|---:|")
+    for r in curve:
+        print(f"| {r['suite']} | {r['frames']} | {r['model']:.1f} | {r['ci'][0]:.1f}–{r['ci'][1]:.1f} | "
+              f"{r['oracle']:.1f} | {r['random']:.1f} |", flush=True)
+    if ablations:
+        print("\n## Ablations (option scores, test splits)\n\n| model | " + " | ".join(SUITE_NAMES) + " | trained |"
+              "\n|---|" + "---:|" * (len(SUITE_NAMES) + 1))
+        variants = {"default recipe": config, **{name: replace(config, **change)
+                                                  for name, change in ABLATIONS.items()}}
+        for name, variant in variants.items():
+            m, p = pretrained(variant, device=device, progress=False)
+            scores = [suite_metric(evaluate(m, p, suite))[1] for suite in SUITE_NAMES]
+            print(f"| {name} | " + " | ".join(f"{v:.1f}" for v in scores) + f" | {m.meta['seconds']:.0f} s |",
+                  flush=True)
+    (out / "mini_vlm_report.json").write_text(json.dumps({"probe": probes, "frames": curve}, indent=1))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,26 +104,25 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="train and cache the checkpoint unless a matching one exists")
     build.add_argument("--force", action="store_true", help="train again even if the checkpoint matches")
-    build.add_argument("--device", default="cpu", help="cpu, cuda, ... (default cpu)")
-    build.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's own)")
     sub.add_parser("info", help="where the checkpoint of the current config is and whether it is cached")
-    ev = sub.add_parser("evaluate", help="score the (cached) model on every suite against random and blind")
+    sub.add_parser("commit", help="copy the cached checkpoint to data/weights/ (to commit with the course)")
+    ev = sub.add_parser("evaluate", help="score the model on every suite, both answering modes, with baselines")
     ev.add_argument("--split", default="test", choices=("train", "val", "test"))
     ev.add_argument("--no-tasks", action="store_true", help="one row per suite only")
-    ev.add_argument("--device", default="cpu")
-    ev.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's own)")
+    ev.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    rep = sub.add_parser("report", help="the README's tables and figures (probe, frames curve, losses)")
+    rep.add_argument("--out", type=Path, default=Path("docs/figures"), help="where the figures go")
+    rep.add_argument("--ablations", action="store_true", help="also train and score the ablations (minutes each)")
+    for command in (build, ev, rep):
+        command.add_argument("--device", default="cpu", help="cpu, cuda, ... (default cpu)")
+        command.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's own)")
     args = parser.parse_args(argv)
     config = MiniVLMConfig()
     if args.command == "info":
-        meta = cached_meta(CHECKPOINT_NAME, spec(config))
-        print(f"{checkpoint_dir(CHECKPOINT_NAME, spec(config))}: {'cached' if meta else 'absent'}")
-        if meta is not None and meta.get("history"):
-            h = meta["history"]
-            stages = ", ".join(f"{name} {len(part['step'])} steps" for name, part in h.items())
-            last = h["instruct"]
-            print(f"trained in {meta['seconds']:.0f} s ({stages}); final instruction loss "
-                  f"{np.mean(last['loss'][-20:]):.3f}, batch accuracy {np.mean(last['accuracy'][-20:]):.0%}")
+        _info(config)
         return 0
+    if args.command == "commit":
+        return _commit(config)
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         parser.error(f"--device {args.device}: no CUDA device is available here; use --device cpu")
     if args.threads:
@@ -51,8 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     trained = "cached" if model.meta["cached"] else f"trained in {model.meta['seconds']:.0f} s"
     print(f"{model.meta['path']} ({trained})")
     if args.command == "evaluate":
-        _, table = results_table(model, processor, args.split, per_task=not args.no_tasks)
+        _, table = results_table(model, processor, args.split, per_task=not args.no_tasks, modes=args.modes)
         print(table)
+    if args.command == "report":
+        _report(model, processor, config, args.out, args.ablations, args.device)
     return 0
 
 

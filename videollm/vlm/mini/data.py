@@ -87,11 +87,13 @@ def example(suite: str, rng: np.random.Generator, num_frames: int, size: tuple[i
             torch.from_numpy(truth.background), record, caption(scene, index))
 
 
-def draw_batch(config: MiniVLMConfig, batch_size: int, seed) -> Batch:
-    """``batch_size`` fresh examples, suites in turn from a random start (all from ``np.random.default_rng(seed)``)."""
+def draw_batch(config: MiniVLMConfig, batch_size: int, seed, num_frames: int | None = None) -> Batch:
+    """``batch_size`` fresh examples of ``num_frames`` frames (default ``config.num_frames``), suites in turn from a
+    random start (all from ``np.random.default_rng(seed)``)."""
     rng = np.random.default_rng(seed)
     first = int(rng.integers(len(config.suites)))
-    parts = [example(config.suites[(first + b) % len(config.suites)], rng, config.num_frames, config.size,
+    num_frames = int(num_frames or config.num_frames)
+    parts = [example(config.suites[(first + b) % len(config.suites)], rng, num_frames, config.size,
                      config.patch_size) for b in range(batch_size)]
     frames, color, shape, background, records, captions = zip(*parts)
     return Batch(torch.stack(frames), torch.stack(color), torch.stack(shape), torch.stack(background),
@@ -99,21 +101,29 @@ def draw_batch(config: MiniVLMConfig, batch_size: int, seed) -> Batch:
 
 
 class _Batches(torch.utils.data.IterableDataset):
-    def __init__(self, config: MiniVLMConfig, batch_size: int, steps: int, stage: str):
+    def __init__(self, config: MiniVLMConfig, batch_size: int, steps: int, stage: str, frame_counts):
         self.config, self.batch_size, self.steps, self.stage = config, batch_size, steps, stage
+        self.frame_counts = tuple(frame_counts or (config.num_frames,))
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
         worker, workers = (0, 1) if info is None else (info.id, info.num_workers)
         code = sum(map(ord, self.stage))
         for i in range(worker, self.steps, workers):  # DataLoader takes workers in turn: batch order is fixed
-            yield draw_batch(self.config, self.batch_size, [self.config.seed, code, i])
+            seed = [self.config.seed, code, i]
+            count = self.frame_counts[int(np.random.default_rng(seed + [1]).integers(len(self.frame_counts)))]
+            yield draw_batch(self.config, self.batch_size, seed, count)
 
 
-def stream(config: MiniVLMConfig, batch_size: int, steps: int, stage: str, workers: int = 1):
+def stream(config: MiniVLMConfig, batch_size: int, steps: int, stage: str, workers: int = 1,
+           frame_counts=None):
     """An iterator over ``steps`` fresh :class:`Batch` es for training ``stage`` (its name seeds it, so stages see
-    different scenes), drawn by ``workers`` background processes (0: in this process)."""
-    dataset = _Batches(config, batch_size, steps, stage)
+    different scenes), drawn by ``workers`` background processes (0: in this process). Each batch's videos have
+    a number of frames drawn from ``frame_counts`` (default: ``config.num_frames`` only)."""
+    for count in frame_counts or ():
+        if count < 2 or count % 2:
+            raise ValueError(f"frame counts must be even and >= 2 (Qwen2-VL pairs frames); got {count}")
+    dataset = _Batches(config, batch_size, steps, stage, frame_counts)
     return iter(torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=workers,
                                             prefetch_factor=4 if workers else None,
                                             persistent_workers=False))

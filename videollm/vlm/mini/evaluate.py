@@ -87,18 +87,21 @@ MODES = ("scores", "generate")
 
 
 def _predictions(model, processor, suite: str, split: str, tasks: Sequence[str] | None,
-                 config: MiniVLMConfig | None, device, mode: str = "scores") -> tuple[list[dict], list[dict]]:
-    """``(questions, predictions)`` of ``suite``/``split`` on the frames the model was trained on."""
+                 config: MiniVLMConfig | None, device, mode: str = "scores",
+                 num_frames: int | None = None) -> tuple[list[dict], list[dict]]:
+    """``(questions, predictions)`` of ``suite``/``split`` on ``num_frames`` frames (default the config's) of the
+    size the model was trained on."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}; got {mode!r}")
     config = config or getattr(model, "mini_vlm_config", None) or MiniVLMConfig()
-    fs = frame_set(suite, split, config.num_frames, config.size, tasks=tasks, progress=False)
+    fs = frame_set(suite, split, num_frames or config.num_frames, config.size, tasks=tasks, progress=False)
     answer = predict if mode == "scores" else generate
     return fs.records, answer(model, processor, fs.frames, fs.records, device=device)
 
 
 def evaluate(model, processor, suite: str, split: str = "test", tasks: Sequence[str] | None = None,
-             config: MiniVLMConfig | None = None, device=None, mode: str = "scores") -> list[dict]:
+             config: MiniVLMConfig | None = None, device=None, mode: str = "scores",
+             num_frames: int | None = None) -> list[dict]:
     """Score the model on ``suite``/``split``: the records of :func:`videollm.eval.metrics.score` (one per
     question, with ``correct``, ``task``, ``num_options``, ...), ready for ``accuracy``, ``m_avg``,
     ``accuracy_table``.
@@ -106,8 +109,32 @@ def evaluate(model, processor, suite: str, split: str = "test", tasks: Sequence[
     Frames are those the model was trained on (``config``'s ``num_frames`` and ``size``; default: the model's
     ``mini_vlm_config`` attribute, else :class:`MiniVLMConfig`). ``mode``: ``"scores"`` (option likelihood,
     :func:`predict`) or ``"generate"`` (written replies through lmms-eval's parsers, :func:`generate`).
+    ``num_frames``: another number of frames than the config's (the frames curve).
     """
-    return score(*_predictions(model, processor, suite, split, tasks, config, device, mode))
+    return score(*_predictions(model, processor, suite, split, tasks, config, device, mode, num_frames))
+
+
+def frames_curve(model, processor, counts: Sequence[int] = (4, 8, 16, 32, 64), split: str = "test",
+                 suites: Sequence[str] = SUITE_NAMES, n_boot: int = 1000, seed: int = 0) -> list[dict]:
+    """Accuracy against the number of input frames: for each suite and each count in ``counts``, the headline
+    metric of option scoring with its 95% bootstrap interval, and the frame-limited oracle and random baseline
+    with the same frames.
+
+    Returns:
+        list of dicts with ``suite``, ``frames``, ``model``, ``ci``, ``oracle``, ``random``.
+    """
+    rows = []
+    for suite in suites:
+        for count in counts:
+            questions, predictions = _predictions(model, processor, suite, split, None, None, None, "scores", count)
+            headline = _headline(build_report(questions, predictions, suite, split, by="task", bootstrap=True,
+                                              n_boot=n_boot, seed=seed))[1]
+            oracle = score(questions, {q: {"prediction": p} for q, p in
+                                       frame_limited_predictions(questions, count).items()})
+            rows.append({"suite": suite, "frames": int(count), "model": float(headline["accuracy"]),
+                         "ci": tuple(headline["ci"]), "oracle": suite_metric(oracle)[1],
+                         "random": random_metric(questions)})
+    return rows
 
 
 def suite_metric(records: Sequence[dict]) -> tuple[str, float]:
@@ -124,6 +151,10 @@ def random_metric(questions: Sequence[dict]) -> float:
         tasks = sorted({q["task"] for q in questions})
         return float(np.mean([random_baseline([q for q in questions if q["task"] == t]) for t in tasks]))
     return float(random_baseline(questions))
+
+
+def _percent(value: float) -> str:
+    return "–" if np.isnan(value) else f"{value:.0f}%"  # no gap to close: the oracle does no better than chance
 
 
 def _headline(report: dict) -> tuple[str, dict]:
@@ -187,5 +218,5 @@ def results_table(model, processor, split: str = "test", suites: Sequence[str] =
     for r in rows:
         cells = "".join(f" {r[m]:.1f} | {r[m + '_ci'][0]:.1f}–{r[m + '_ci'][1]:.1f} |" for m in modes)
         lines.append(f"| {r['suite']} | {r['task']} | {r['metric']} | {r['n']} |{cells} {r['random']:.1f} | "
-                     f"{r['blind']:.1f} | {r['oracle']:.1f} | {r['closed']:.0f}% |")
+                     f"{r['blind']:.1f} | {r['oracle']:.1f} | {_percent(r['closed'])} |")
     return rows, "\n".join(lines)

@@ -34,7 +34,10 @@ class MiniVLMConfig:
             labels (:mod:`videollm.vlm.mini.sight`); 0 steps skips it.
         align_steps, align_batch, align_lr: stage 2, alignment on detailed captions
             (:mod:`videollm.vlm.mini.align`): merger and language model trained, vision tower frozen; 0 skips it.
-        num_frames, size: frames per question and their ``(height, width)`` (``videollm.world.qa_frames``).
+        num_frames, size: frames per video (stages 1 and 2, and evaluation by default) and their ``(height,
+            width)`` (``videollm.world.qa_frames``).
+        train_frames: stage 3 draws each batch's number of frames from these (variable length through M-RoPE,
+            so that the model can be fed longer or shorter clips than it usually sees).
         hidden, layers, heads, mlp: the Qwen2 text decoder (head_dim = hidden / heads; M-RoPE sections split
             head_dim / 2 into t, h, w).
         vision_dim, vision_depth, vision_heads, patch_size, merge: the Qwen2-VL vision tower (patches of
@@ -56,10 +59,11 @@ class MiniVLMConfig:
     sight_steps: int = 150
     sight_batch: int = 16
     sight_lr: float = 3e-3
-    align_steps: int = 150
+    align_steps: int = 300
     align_batch: int = 16
     align_lr: float = 3e-3
     num_frames: int = 8
+    train_frames: tuple[int, ...] = (4, 8, 16)
     size: tuple[int, int] = (56, 56)
     hidden: int = 96
     layers: int = 2
@@ -70,7 +74,7 @@ class MiniVLMConfig:
     vision_heads: int = 2
     patch_size: int = 7
     merge: int = 2
-    steps: int = 300
+    steps: int = 400
     batch_size: int = 16
     lr: float = 3e-3
     weight_decay: float = 0.01

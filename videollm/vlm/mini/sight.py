@@ -25,6 +25,7 @@ from torch import nn
 
 from videollm.vlm.mini.batches import video_pixels
 from videollm.vlm.mini.data import NUM_BACKGROUNDS, NUM_COLORS, NUM_SHAPES, Batch, draw_batch
+from videollm.world.shapes import COLOR_NAMES, SHAPES
 
 #: What the vision tower learns to predict per patch, and the number of classes of each.
 LABELS = {"color": NUM_COLORS, "shape": NUM_SHAPES, "background": NUM_BACKGROUNDS}
@@ -50,6 +51,42 @@ def targets(batch: Batch, merge: int) -> dict[str, torch.Tensor]:
             "background": patch_order(background, merge)}
 
 
+def word_ids(processor) -> dict[str, list[int]]:
+    """The language model's token ids of the colour words and of the shape words (``" red"``, ``" triangle"``:
+    the first token of each as it follows "the" in questions and captions), and of ``" sign"``."""
+    tok = processor.tokenizer
+
+    def first(word: str) -> int:
+        return tok(" " + word, add_special_tokens=False).input_ids[0]
+
+    return {"color": [first(c) for c in COLOR_NAMES], "shape": [first(s) for s in SHAPES] + [first("sign")]}
+
+
+def token_shares(shares: torch.Tensor, merge: int) -> torch.Tensor:
+    """Per-patch shares ``(N, 2, classes)`` in patch order -> per merged token ``(N / merge**2, classes)``: the
+    mean over the token's ``merge x merge`` patches and both frames."""
+    return shares.view(-1, merge * merge, *shares.shape[1:]).mean((1, 2))
+
+
+def word_loss(merged: torch.Tensor, target: dict[str, torch.Tensor], words: dict[str, torch.Tensor],
+              merge: int) -> torch.Tensor:
+    """Soft cross-entropy of the merged tokens' dot products with the language model's *word embeddings* of the
+    colours and shapes against the colours and shapes each token shows (tokens with any object pixel).
+
+    This teaches the merger to put an object's token near the embeddings of the words that name it, the space
+    the language model reads: matching "the triangle" in a question to the token of a triangle becomes comparing
+    like with like, the same for every word, instead of a separate association to learn for each."""
+    loss = merged.new_zeros(())
+    for k in ("color", "shape"):
+        p = token_shares(target[k], merge)[:, 1:]
+        on = p.sum(-1) >= 0.02
+        if on.any():
+            p = p[on] / p[on].sum(-1, keepdim=True)
+            logits = merged[on] @ words[k].T
+            loss = loss - (p * F.log_softmax(logits, -1)).sum(-1).mean()
+    return loss
+
+
 class SightHeads(nn.Module):
     """One linear head per label over the tower's patch features ``(N, D)``: ``{label: (N, 2, classes)}``."""
 
@@ -61,12 +98,17 @@ class SightHeads(nn.Module):
         return {name: head(features).view(len(features), 2, -1) for name, head in self.heads.items()}
 
 
-def patch_features(model, processor, frames: torch.Tensor) -> torch.Tensor:
-    """``frames`` ``(B, T, 3, h, w)`` uint8 through the real video processor and the vision tower's blocks:
-    ``(B * T/2 * gh * gw, vision_dim)`` per-patch features, before the merger."""
+def tower_outputs(model, processor, frames: torch.Tensor):
+    """``frames`` ``(B, T, 3, h, w)`` uint8 through the real video processor and the vision tower: its output with
+    ``last_hidden_state`` ``(B * T/2 * gh * gw, vision_dim)`` (per patch, before the merger) and
+    ``pooler_output`` ``(B * T/2 * gh * gw / merge**2, hidden)`` (the merged tokens the language model reads)."""
     pixels, grid = video_pixels(processor, frames)
-    visual = model.model.visual
-    return visual(pixels.to(model.device), grid.to(model.device)).last_hidden_state
+    return model.model.visual(pixels.to(model.device), grid.to(model.device))
+
+
+def patch_features(model, processor, frames: torch.Tensor) -> torch.Tensor:
+    """``(B * T/2 * gh * gw, vision_dim)`` per-patch features of ``frames`` (:func:`tower_outputs`)."""
+    return tower_outputs(model, processor, frames).last_hidden_state
 
 
 #: A cell counts as showing an object when objects (or a sign) cover at least this share of it.
@@ -100,9 +142,12 @@ def object_accuracy(logits: torch.Tensor, shares: torch.Tensor) -> float:
     return float((logits[..., 1:].argmax(-1)[on] + 1 == cls[on]).float().mean()) if on.any() else float("nan")
 
 
-def pretrain_vision(model, processor, batches, steps: int, lr: float = 3e-3, device=None, progress: bool = False):
-    """Train the vision tower (``model.model.visual`` without its merger) in place on ``steps`` batches from the
-    iterator ``batches`` (:func:`videollm.vlm.mini.data.stream`). AdamW, cosine decay.
+def pretrain_vision(model, processor, batches, steps: int, lr: float = 3e-3, word_weight: float = 1.0, device=None,
+                    progress: bool = False):
+    """Train the vision tower in place on ``steps`` batches from the iterator ``batches``
+    (:func:`videollm.vlm.mini.data.stream`): its blocks by :func:`sight_loss` on the per-patch labels, and, with
+    ``word_weight``, its merger too by :func:`word_loss` (the language model's word embeddings stay fixed).
+    AdamW, cosine decay.
 
     Returns:
         history dict of per-step lists: ``step``, ``loss``, ``color_accuracy`` and ``shape_accuracy`` (on the
@@ -114,16 +159,22 @@ def pretrain_vision(model, processor, batches, steps: int, lr: float = 3e-3, dev
     visual = model.model.visual
     merge = visual.spatial_merge_size
     heads = SightHeads(visual.config.embed_dim).to(device)
-    params = [p for n, p in visual.named_parameters() if not n.startswith("merger.")] + list(heads.parameters())
+    embed = model.get_input_embeddings().weight.detach()
+    words = {k: embed[ids] for k, ids in word_ids(processor).items()}
+    params = [p for n, p in visual.named_parameters() if word_weight or not n.startswith("merger.")]
+    params += list(heads.parameters())
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * s / max(1, steps))))
     visual.train()
     history: dict[str, list] = {"step": [], "loss": [], "color_accuracy": [], "shape_accuracy": [], "seconds": []}
     start = time.perf_counter()
     for step, batch in zip(tqdm(range(steps), desc="stage 1: vision", disable=not progress, leave=False), batches):
-        logits = heads(patch_features(model, processor, batch.frames))
+        out = tower_outputs(model, processor, batch.frames)
+        logits = heads(out.last_hidden_state)
         target = {k: v.to(device) for k, v in targets(batch, merge).items()}
         loss = sight_loss(logits, target)
+        if word_weight:
+            loss = loss + word_weight * word_loss(out.pooler_output, target, words, merge)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)

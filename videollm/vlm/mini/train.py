@@ -135,7 +135,7 @@ def train_config(config: MiniVLMConfig = MiniVLMConfig(), device="cpu", progress
                                  stream(config, config.align_batch, config.align_steps, "align", workers),
                                  config.align_steps, lr=config.align_lr, device=device, progress=progress)
     if config.fresh:
-        batches = stream(config, config.batch_size, config.steps, "instruct", workers)
+        batches = stream(config, config.batch_size, config.steps, "instruct", workers, config.train_frames)
     else:
         batches = fixed_batches(*training_data(config, "train", progress=progress), config.batch_size, config.seed)
     history["instruct"] = train(model, processor, batches, steps=config.steps, lr=config.lr,
