@@ -163,3 +163,24 @@ def test_generated_answers_go_through_the_lmms_eval_parsers(small, data, monkeyp
     scored = mini_eval.score(records[:3], canned)
     assert all(r["correct"] for r in scored)
     assert processor.tokenizer.padding_side == side  # generate() restores the tokenizer's padding side
+
+
+def test_the_committed_weights_are_the_current_configs_and_load():
+    """``data/weights/mini_vlm-<hash>`` must be retrained and committed whenever the config, the data version or
+    the tokenizer change (``python -m videollm.vlm.mini build && python -m videollm.vlm.mini commit``): lecture 05
+    and ``make data`` rely on it instead of training for minutes."""
+    from videollm.cache import COMMITTED_WEIGHTS, committed_dir
+    from videollm.vlm import inference as vlm
+
+    config = mini_model.MiniVLMConfig()
+    folder = committed_dir(mini_train.CHECKPOINT_NAME, mini_model.spec(config))
+    others = sorted(p.name for p in COMMITTED_WEIGHTS.glob("mini_vlm-*") if p != folder)
+    assert (folder / "meta.json").exists(), (
+        f"no committed weights for the current config ({folder.name}); stale ones: {others}")
+    assert not others, f"remove stale committed weights: {others}"
+    size = sum(f.stat().st_size for f in folder.iterdir())
+    assert size < 5e6, f"committed weights should stay a few MB; {folder} holds {size / 1e6:.1f} MB"
+    model, processor = vlm.load_model("qwen2_vl", checkpoint=folder)
+    fresh, _ = mini_model.build_model(config)
+    assert model.state_dict().keys() == fresh.state_dict().keys()
+    assert any(not torch.equal(model.state_dict()[k], fresh.state_dict()[k]) for k in fresh.state_dict())

@@ -13,6 +13,7 @@
 - ``suites``       the Video-MME-, PerceptionTest- and MLVU-like suites and their manifests in ``data/benchmarks/``
                    (``python -m videollm.world.suites build|check``)
 - ``qa_frames``    suite questions with their uniformly sampled frames (the training sets of units 03 and 05)
+- ``captions``     detailed descriptions of the frames a model sees, written from the ground truth
 - ``text_tokenizer`` the course's offline byte-level BPE with Qwen2-VL's and LLaVA's special tokens
 - ``plots``        figures of the event world
 """

@@ -1,50 +1,48 @@
-"""Unit 05 — the mini video LLM: a tiny ``Qwen2VLForConditionalGeneration`` trained from scratch on the course's suites.
+"""Unit 05 — the mini video LLM: a tiny ``Qwen2VLForConditionalGeneration`` trained the way real video LLMs are.
 
-The proof that the whole stack works end to end: transformers' real Qwen2-VL class (vision tower, 2x2 patch
-merger, M-RoPE decoder) with the course's offline tokenizer and processor (:mod:`videollm.vlm.inference`), trained on the
-*training* split of the three benchmark suites on a CPU in about three minutes, and scored on their held-out *test*
-split with :mod:`videollm.eval` against the random baseline.
+transformers' real Qwen2-VL class (vision tower, 2x2 patch merger, M-RoPE decoder) with the course's offline
+tokenizer and processor (:mod:`videollm.vlm.inference`), trained in three stages, as LLaVA-OneVision, LLaVA-Video
+and Qwen2-VL are, scaled down to minutes on a CPU:
 
-How it answers: **option scoring by likelihood**. For a question with options ``o_1 .. o_k`` the model reads the
-chat prompt (the video placeholders, then the question) and, as the assistant's reply, each option text in turn;
-the score of option ``j`` is the summed log-probability of its tokens (and ``<|im_end|>``), and the prediction is
-the best-scoring option's letter. Training maximises the softmax over the ``k`` option scores of the right one
-(cross-entropy over options; the loss touches the answer tokens only). A tiny model trained for minutes cannot
-learn to bind lettered options to letters inside the prompt; scoring the option texts lets it learn the visual
-mapping directly (video -> "red", "a cat", "3"), which is what the questions test.
+1. **The vision tower learns to see** (:mod:`~videollm.vlm.mini.sight`), the course's stand-in for SigLIP/CLIP
+   pre-training: per-patch colour, shape, sign and background labels that the renderer knows
+   (:func:`videollm.world.scenes.render_truth`), and a merger that maps each object's token onto the language
+   model's embeddings of the words that name it. A linear probe on new scenes measures what the tower sees.
+2. **Alignment** (:mod:`~videollm.vlm.mini.align`), LLaVA's first stage: the merger and the language model learn
+   to write detailed captions that the world writes from its ground truth (:mod:`videollm.world.captions`);
+   the vision tower is frozen.
+3. **Instruction tuning** (:func:`~videollm.vlm.mini.train.train`) on questions from the suites' generators on
+   *new* scenes at every step (:func:`videollm.world.suites.fresh_question`; never a test scene, nothing to
+   memorise), 4, 8 or 16 frames a batch (variable length through M-RoPE).
 
-Frames come from :func:`videollm.world.qa_frames.frame_set` (``num_frames`` uniformly sampled, ``size`` pixels) and go
-through the real ``Qwen2VLVideoProcessor``. Everything that decides the weights is in :class:`MiniVLMConfig`; the
-trained model is cached (:func:`videollm.cache.load_or_train`) as a ``save_pretrained`` folder
-``data_dir()/checkpoints/mini_vlm-<hash>/``, so ``vlm.load_model("qwen2_vl", checkpoint=that folder)`` also loads it.
+Every example is drawn fresh in background processes (:mod:`~videollm.vlm.mini.data`). Everything that decides
+the weights is in :class:`~videollm.vlm.mini.model.MiniVLMConfig`; the trained model is cached
+(:func:`videollm.cache.load_or_train`) as a ``save_pretrained`` folder, ``data_dir()/checkpoints/mini_vlm-<hash>/``,
+or found committed in ``data/weights/`` (:func:`videollm.cache.committed_dir`), so
+``vlm.load_model("qwen2_vl", checkpoint=that folder)`` also loads it.
 
-Measured (default config, 300 steps: 72 s of training on a 2-core CPU; evaluation of all three test splits about
-15 s). Test split, headline metric in %, against the random baseline and the blind (question-only) baseline of
-:mod:`videollm.eval.oracle`:
+How it answers, two ways, both scored by :mod:`videollm.eval` (:mod:`~videollm.vlm.mini.evaluate`):
 
-=============  ==========  ========  ======  =====  ==========================================================
-suite          metric      mini VLM  random  blind  per task (mini VLM / random)
-=============  ==========  ========  ======  =====  ==========================================================
-``videomme``   accuracy    22.9      25.0    22.2   counting 22.9, attribute 25.0, temporal 25.0, ocr 16.7,
-                                                    action 20.8, subtitle 27.1 (/ 25.0 each)
-``perception`` accuracy    32.1      33.3    33.3   memory 32.5, physics 35.0, counting 28.7 (/ 33.3)
-``mlvu``       M-Avg       30.0      16.7    18.0   count 14.0, order 22.0, needle 18.0, **topic 66.0** (/ 16.7)
-=============  ==========  ========  ======  =====  ==========================================================
+- **option scores**: the summed log-probability of each option's text as the reply; the best option's letter;
+- **generation**: the prompt a real video LLM gets (lettered options, "Answer with the option's letter ..."),
+  greedy ``model.generate``, and the reply parsed by lmms-eval's parsers, the path a real model's output takes.
 
-95% bootstrap intervals (``evaluate`` prints them per suite and task): Video-MME 17.7-27.8, PerceptionTest
-26.2-37.9, MLVU M-Avg 24.5-36.0: it beats random clearly on MLVU only, through the one task whose answer fills the
-frame (the background). What was tried to do better, and how it came out, is in
-``docs/experiments/05_mini_vlm.md``.
+What it scores, against random, blind and the frame-limited oracle, with the probe, the ablations and the
+accuracy-against-frames curve, is in the README (unit 05) and ``docs/experiments/05_mini_vlm.md``.
 
-Command line (``make data`` should run the first)::
+Command line (``make data`` runs the first; it loads the committed weights when they match the config)::
 
     $ python -m videollm.vlm.mini build [--force]
     $ python -m videollm.vlm.mini info
-    $ python -m videollm.vlm.mini evaluate [--split test] [--tasks]
+    $ python -m videollm.vlm.mini evaluate [--split test] [--no-tasks] [--modes scores generate]
+    $ python -m videollm.vlm.mini report [--ablations] [--out docs/figures]
+    $ python -m videollm.vlm.mini commit
 
-Modules: ``model`` (:class:`~videollm.vlm.mini.model.MiniVLMConfig`, ``build_model``), ``batches`` (prompts, option
-rows, option scores), ``data`` (training questions and frames), ``train`` (training, ``pretrained``,
-``cached_model``), ``evaluate`` (``predict``, ``evaluate``, ``results_table``), ``__main__`` (the command line).
+Modules: ``model`` (:class:`~videollm.vlm.mini.model.MiniVLMConfig`, ``build_model``), ``data`` (fresh examples,
+the stream, the fixed training questions), ``sight`` (stage 1 and the probe), ``align`` (stage 2), ``batches``
+(prompts, option rows and scores, reply rows), ``train`` (stage 3, the three stages chained, ``pretrained``,
+``cached_model``), ``evaluate`` (``predict``, ``generate``, ``evaluate``, ``results_table``, ``frames_curve``),
+``plots`` (probe, losses, frames curve), ``__main__`` (the command line).
 
 Lecture: `lectures/05_llava_ov_qwen2_vl.ipynb` §12.
 """
