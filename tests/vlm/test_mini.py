@@ -12,6 +12,7 @@ from videollm.eval.metrics import accuracy, accuracy_table, m_avg
 from videollm.vlm.mini import batches as mini_batches, data as mini_data, evaluate as mini_eval
 from videollm.vlm.mini import model as mini_model, train as mini_train
 from videollm.world.qa_frames import frame_set
+from videollm.world.suites import load_questions
 
 SMALL = dataclasses.replace(mini_model.MiniVLMConfig(), hidden=32, heads=2, mlp=64, vision_dim=16, steps=3, batch_size=4)
 
@@ -184,3 +185,21 @@ def test_the_committed_weights_are_the_current_configs_and_load():
     fresh, _ = mini_model.build_model(config)
     assert model.state_dict().keys() == fresh.state_dict().keys()
     assert any(not torch.equal(model.state_dict()[k], fresh.state_dict()[k]) for k in fresh.state_dict())
+
+
+def test_evaluate_reads_clips_as_a_users_video(small, tmp_path, monkeypatch):
+    """source="video": each clip is rendered, encoded and decoded by videollm.io; the answers mostly agree with
+    the drawn frames' (the codec changes pixels, not content)."""
+    monkeypatch.setenv("VIDEOLLM_DATA", str(tmp_path))
+    model, processor = small
+    drawn = mini_eval.evaluate(model, processor, "perception", "val", tasks=["physics"], config=SMALL)
+    short = [r["id"] for r in sorted(drawn, key=lambda r: r["id"])][:4]
+    monkeypatch.setattr(mini_eval, "load_questions", lambda suite, split: [
+        q for q in load_questions(suite, split) if q["id"] in short])
+    video = mini_eval.evaluate(model, processor, "perception", "val", tasks=["physics"], config=SMALL, source="video")
+    assert [r["id"] for r in video] == short
+    assert len(list((tmp_path / "benchmarks" / "perception").glob("*.mp4"))) == 4
+    by_id = {r["id"]: r for r in drawn}
+    assert sum(r["parsed"] == by_id[r["id"]]["parsed"] for r in video) >= 3
+    with pytest.raises(ValueError, match="source"):
+        mini_eval.evaluate(model, processor, "perception", "val", source="camera")

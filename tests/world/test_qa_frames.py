@@ -122,3 +122,19 @@ def test_render_truth_labels_every_pixel_with_what_the_renderer_drew(suite, task
         cut = world.render_truth(scene, [t])
         np.testing.assert_array_equal(cut.color, inner_truth.color)
         np.testing.assert_array_equal(cut.shape, inner_truth.shape)
+
+
+def test_decoded_frames_are_the_rendered_frames_through_the_codec(tmp_path, monkeypatch):
+    """The user's path (render, encode as H.264, decode with videollm.io) gives the frames question_frames draws,
+    at the same times, up to the codec's small loss."""
+    from videollm.world.qa_frames import decoded_frames
+
+    monkeypatch.setenv("VIDEOLLM_DATA", str(tmp_path))
+    record = min(load_questions("perception", "val"), key=lambda r: r["seconds"])
+    drawn, drawn_times = question_frames(record, 6, (56, 56))
+    decoded, times = decoded_frames(record, 6, (56, 56))
+    assert decoded.shape == drawn.shape and decoded.dtype == np.uint8
+    np.testing.assert_allclose(times, drawn_times, atol=1e-3)
+    error = np.abs(decoded.astype(np.float64) - drawn.astype(np.float64))
+    psnr = 10 * np.log10(255 ** 2 / np.mean(error ** 2))
+    assert psnr > 30, psnr

@@ -24,11 +24,12 @@ import torch
 import torch.nn.functional as F
 
 from videollm.cache import data_dir, spec_hash, write_atomic
+from videollm.io import load_video
 from videollm.sampling import uniform_indices
 from videollm.world import scenes as world
 from videollm.world.scenarios import SCENARIOS_VERSION
 from videollm.world.shapes import WORLD_VERSION
-from videollm.world.suites import SPLITS, SUITES, load_questions, scene_for
+from videollm.world.suites import SPLITS, SUITES, clip_path, load_questions, scene_for
 
 QA_FRAMES_VERSION = 1  # bump when the frames drawn for a record change
 
@@ -102,6 +103,19 @@ def question_frames(record: dict[str, Any], num_frames: int = 8, size=(56, 56)) 
         index = np.concatenate([index, np.full(num_frames - len(index), index[-1])])
     frames = world.render_frames(scene, index)
     return resize_frames(frames, _check_size(size)), (index / scene.fps).astype(np.float32)
+
+
+def decoded_frames(record: dict[str, Any], num_frames: int = 8, size=(56, 56)) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`question_frames` the way a user's video reaches a model: the question's clip is rendered and encoded
+    as H.264 (:func:`videollm.world.suites.clip_path`, cached), then ``num_frames`` uniformly sampled frames are
+    decoded by :func:`videollm.io.load_video` and resized to ``size``. The same frames as
+    :func:`question_frames` up to the codec's loss; ``(frames (T, h, w, 3) uint8, times (T,) float32 s)``."""
+    frames, times = load_video(clip_path(record), num_frames=int(num_frames))
+    if len(frames) < num_frames:  # a clip shorter than the request: repeat its last frame
+        pad = num_frames - len(frames)
+        frames = np.concatenate([frames, np.repeat(frames[-1:], pad, 0)])
+        times = np.concatenate([times, np.repeat(times[-1:], pad)])
+    return resize_frames(frames, _check_size(size)), times.astype(np.float32)
 
 
 def _cache_file(suite: str, split: str, num_frames: int, size: tuple[int, int], ids: list[str]) -> Path:

@@ -18,7 +18,7 @@ import torch
 
 from videollm.cache import COMMITTED_WEIGHTS, cached_meta, cached_path, checkpoint_dir, committed_dir
 from videollm.vlm.mini import plots as mini_plots
-from videollm.vlm.mini.evaluate import MODES, evaluate, frames_curve, results_table, suite_metric
+from videollm.vlm.mini.evaluate import MODES, SOURCES, evaluate, frames_curve, results_table, suite_metric
 from videollm.vlm.mini.model import SUITE_NAMES, MiniVLMConfig, build_model, spec
 from videollm.vlm.mini.sight import probe
 from videollm.vlm.mini.train import CHECKPOINT_NAME, pretrained
@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--split", default="test", choices=("train", "val", "test"))
     ev.add_argument("--no-tasks", action="store_true", help="one row per suite only")
     ev.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    ev.add_argument("--source", default="frames", choices=SOURCES,
+                    help="frames drawn from the scenes (default), or each clip encoded and decoded as a user's video")
+    ev.add_argument("--suites", nargs="+", default=list(SUITE_NAMES), choices=SUITE_NAMES)
     rep = sub.add_parser("report", help="the README's tables and figures (probe, frames curve, losses)")
     rep.add_argument("--out", type=Path, default=Path("docs/figures"), help="where the figures go")
     rep.add_argument("--ablations", action="store_true", help="also train and score the ablations (minutes each)")
@@ -131,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     trained = "cached" if model.meta["cached"] else f"trained in {model.meta['seconds']:.0f} s"
     print(f"{model.meta['path']} ({trained})")
     if args.command == "evaluate":
-        _, table = results_table(model, processor, args.split, per_task=not args.no_tasks, modes=args.modes)
+        _, table = results_table(model, processor, args.split, suites=args.suites, per_task=not args.no_tasks,
+                                 modes=args.modes, source=args.source)
         print(table)
     if args.command == "report":
         _report(model, processor, config, args.out, args.ablations, args.device)

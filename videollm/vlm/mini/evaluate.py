@@ -17,7 +17,7 @@ from videollm.eval.oracle import BlindModel, frame_limited_predictions
 from videollm.eval.report import build_report
 from videollm.vlm.mini.batches import encode, letter_prompt, option_batch, option_scores, to_device, video_pixels
 from videollm.vlm.mini.model import SUITE_NAMES, MiniVLMConfig
-from videollm.world.qa_frames import frame_set
+from videollm.world.qa_frames import decoded_frames, frame_set
 from videollm.world.suites import load_questions
 
 
@@ -86,22 +86,36 @@ def generate(model, processor, frames: torch.Tensor, records: Sequence[dict], ba
 MODES = ("scores", "generate")
 
 
+#: Where the frames come from: ``"frames"`` (drawn from the scene, :func:`videollm.world.qa_frames.frame_set`, cached)
+#: or ``"video"`` (each clip rendered, encoded as H.264 and decoded by :mod:`videollm.io`, as a user's video).
+SOURCES = ("frames", "video")
+
+
 def _predictions(model, processor, suite: str, split: str, tasks: Sequence[str] | None,
                  config: MiniVLMConfig | None, device, mode: str = "scores",
-                 num_frames: int | None = None) -> tuple[list[dict], list[dict]]:
+                 num_frames: int | None = None, source: str = "frames") -> tuple[list[dict], list[dict]]:
     """``(questions, predictions)`` of ``suite``/``split`` on ``num_frames`` frames (default the config's) of the
-    size the model was trained on."""
+    size the model was trained on, from ``source`` (:data:`SOURCES`)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}; got {mode!r}")
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES}; got {source!r}")
     config = config or getattr(model, "mini_vlm_config", None) or MiniVLMConfig()
-    fs = frame_set(suite, split, num_frames or config.num_frames, config.size, tasks=tasks, progress=False)
+    count = num_frames or config.num_frames
+    if source == "frames":
+        fs = frame_set(suite, split, count, config.size, tasks=tasks, progress=False)
+        records, frames = fs.records, fs.frames
+    else:
+        records = [r for r in load_questions(suite, split) if tasks is None or r["task"] in set(tasks)]
+        decoded = [decoded_frames(r, count, config.size)[0] for r in records]
+        frames = torch.from_numpy(np.stack(decoded)).permute(0, 1, 4, 2, 3).contiguous()
     answer = predict if mode == "scores" else generate
-    return fs.records, answer(model, processor, fs.frames, fs.records, device=device)
+    return records, answer(model, processor, frames, records, device=device)
 
 
 def evaluate(model, processor, suite: str, split: str = "test", tasks: Sequence[str] | None = None,
              config: MiniVLMConfig | None = None, device=None, mode: str = "scores",
-             num_frames: int | None = None) -> list[dict]:
+             num_frames: int | None = None, source: str = "frames") -> list[dict]:
     """Score the model on ``suite``/``split``: the records of :func:`videollm.eval.metrics.score` (one per
     question, with ``correct``, ``task``, ``num_options``, ...), ready for ``accuracy``, ``m_avg``,
     ``accuracy_table``.
@@ -109,9 +123,10 @@ def evaluate(model, processor, suite: str, split: str = "test", tasks: Sequence[
     Frames are those the model was trained on (``config``'s ``num_frames`` and ``size``; default: the model's
     ``mini_vlm_config`` attribute, else :class:`MiniVLMConfig`). ``mode``: ``"scores"`` (option likelihood,
     :func:`predict`) or ``"generate"`` (written replies through lmms-eval's parsers, :func:`generate`).
-    ``num_frames``: another number of frames than the config's (the frames curve).
+    ``num_frames``: another number of frames than the config's (the frames curve). ``source="video"`` reads each
+    clip as a user's video (rendered, encoded, decoded by :mod:`videollm.io`; seconds per clip the first time).
     """
-    return score(*_predictions(model, processor, suite, split, tasks, config, device, mode, num_frames))
+    return score(*_predictions(model, processor, suite, split, tasks, config, device, mode, num_frames, source))
 
 
 def frames_curve(model, processor, counts: Sequence[int] = (4, 8, 16, 32, 64), split: str = "test",
@@ -163,7 +178,7 @@ def _headline(report: dict) -> tuple[str, dict]:
 
 def results_table(model, processor, split: str = "test", suites: Sequence[str] = SUITE_NAMES,
                   per_task: bool = True, n_boot: int = 2000, seed: int = 0,
-                  modes: Sequence[str] = MODES) -> tuple[list[dict], str]:
+                  modes: Sequence[str] = MODES, source: str = "frames") -> tuple[list[dict], str]:
     """Evaluate on every suite: ``(rows, markdown)``, a row per suite (and per task).
 
     Each row holds, for each answering mode in ``modes`` (:data:`MODES`), the model's score and its 95% bootstrap
@@ -172,7 +187,7 @@ def results_table(model, processor, split: str = "test", suites: Sequence[str] =
     and ``oracle`` (the ground truth of the frames the model sees, :func:`videollm.eval.oracle.
     frame_limited_predictions` with the model's ``num_frames``). A model beats chance clearly where the whole
     interval lies above ``random``; ``closed`` is the share of the gap from random to the oracle that the
-    option-scoring (else the first) mode closes, in %.
+    option-scoring (else the first) mode closes, in %. ``source``: where the frames come from (:data:`SOURCES`).
     """
     for mode in modes:
         if mode not in MODES:
@@ -182,7 +197,8 @@ def results_table(model, processor, split: str = "test", suites: Sequence[str] =
     for suite in suites:
         questions, reports = None, {}
         for mode in modes:
-            questions, predictions = _predictions(model, processor, suite, split, None, None, None, mode)
+            questions, predictions = _predictions(model, processor, suite, split, None, None, None, mode,
+                                                  source=source)
             reports[mode] = build_report(questions, predictions, suite, split, by="task", bootstrap=True,
                                          n_boot=n_boot, seed=seed)
         blind = score(questions, {q: {"prediction": p} for q, p in
