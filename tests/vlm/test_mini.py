@@ -154,16 +154,27 @@ def test_generated_answers_go_through_the_lmms_eval_parsers(small, data, monkeyp
     model, processor = small
     frames, records = data
     side = processor.tokenizer.padding_side
-    replies = mini_eval.generate(model, processor, frames[:3], records[:3], max_new_tokens=3)
+    processor.tokenizer.padding_side = "right"
+    try:
+        replies = mini_eval.generate(model, processor, frames[:3], records[:3], max_new_tokens=3)
+        assert processor.tokenizer.padding_side == "right"  # generation pads on the left, then restores it
+    finally:
+        processor.tokenizer.padding_side = side
     assert [r["id"] for r in replies] == [r["id"] for r in records[:3]]
     assert all(isinstance(r["response"], str) and "prediction" not in r for r in replies)
     prompt = mini_batches.letter_prompt(processor, records[0])
     assert "A. " + records[0]["options"][0] in prompt and "letter" in prompt
-    canned = [{"id": r["id"], "response": f"The answer is ({r['answer']})."} for r in records[:3]]
-    monkeypatch.setattr(mini_eval, "generate", lambda *args, **kwargs: canned)
-    scored = mini_eval.score(records[:3], canned)
-    assert all(r["correct"] for r in scored)
-    assert processor.tokenizer.padding_side == side  # generate() restores the tokenizer's padding side
+    # evaluate(mode="generate") scores the *text* of the replies through the lmms-eval parser.
+    def canned(model, processor, frames, records, **kwargs):
+        return [{"id": r["id"], "response": f"The answer is ({r['answer']})."} for r in records]
+
+    monkeypatch.setattr(mini_eval, "generate", canned)
+    scored = mini_eval.evaluate(model, processor, "perception", "val", config=SMALL, mode="generate")
+    assert len(scored) == 60 and all(r["correct"] for r in scored)
+    monkeypatch.setattr(mini_eval, "generate", lambda m, p, f, records, **k: [
+        {"id": r["id"], "response": "I cannot tell."} for r in records])
+    scored = mini_eval.evaluate(model, processor, "perception", "val", config=SMALL, mode="generate")
+    assert not any(r["correct"] for r in scored) and all(r["parsed"] == "" for r in scored)
 
 
 def test_the_committed_weights_are_the_current_configs_and_load():
@@ -203,3 +214,32 @@ def test_evaluate_reads_clips_as_a_users_video(small, tmp_path, monkeypatch):
     assert sum(r["parsed"] == by_id[r["id"]]["parsed"] for r in video) >= 3
     with pytest.raises(ValueError, match="source"):
         mini_eval.evaluate(model, processor, "perception", "val", source="camera")
+    with pytest.raises(ValueError, match="no task"):
+        mini_eval.evaluate(model, processor, "perception", "val", tasks=["countng"], source="video")
+    with pytest.raises(ValueError, match="num_frames"):
+        mini_eval.evaluate(model, processor, "perception", "val", num_frames=0)
+    with pytest.raises(ValueError, match="modes"):
+        mini_eval.results_table(model, processor, "val", suites=("perception",), modes=())
+
+
+def test_commit_copies_the_checkpoint_and_replaces_only_older_mini_vlm_weights(tmp_path, monkeypatch, capsys):
+    from videollm import cache
+    from videollm.vlm.mini import __main__ as cli
+
+    monkeypatch.setenv("VIDEOLLM_DATA", str(tmp_path / "cache"))
+    monkeypatch.setattr(cache, "COMMITTED_WEIGHTS", tmp_path / "weights")
+    config = mini_model.MiniVLMConfig()
+    assert cli.main(["commit"]) == 1 and "build" in capsys.readouterr().err  # nothing trained yet: says what to do
+    source = cache.checkpoint_dir(mini_train.CHECKPOINT_NAME, mini_model.spec(config))
+    source.mkdir(parents=True)
+    (source / "meta.json").write_text("{}")
+    (source / "model.safetensors").write_bytes(b"weights")
+    old = tmp_path / "weights" / "mini_vlm-0000000000000000"
+    old.mkdir(parents=True)
+    other = tmp_path / "weights" / "vqvae-0000000000000000"
+    other.mkdir()
+    assert cli.main(["commit"]) == 0
+    target = cache.committed_dir(mini_train.CHECKPOINT_NAME, mini_model.spec(config))
+    assert (target / "model.safetensors").read_bytes() == b"weights"
+    assert not old.exists() and other.exists()
+    assert sorted(p.name for p in (tmp_path / "weights").iterdir()) == sorted([target.name, other.name])

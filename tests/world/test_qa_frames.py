@@ -138,3 +138,7 @@ def test_decoded_frames_are_the_rendered_frames_through_the_codec(tmp_path, monk
     error = np.abs(decoded.astype(np.float64) - drawn.astype(np.float64))
     psnr = 10 * np.log10(255 ** 2 / np.mean(error ** 2))
     assert psnr > 30, psnr
+    total = scene_for(record).num_frames  # more frames than the clip has: its last frame repeats, as drawn
+    padded, padded_times = decoded_frames(record, total + 3, (56, 56))
+    assert len(padded) == total + 3 and (padded_times[-4:] == padded_times[-1]).all()
+    np.testing.assert_array_equal(padded[-3:], np.repeat(padded[-4:-3], 3, 0))

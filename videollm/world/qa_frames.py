@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from videollm.cache import data_dir, spec_hash, write_atomic
-from videollm.io import load_video
+from videollm.io import load_video, probe_video
 from videollm.sampling import uniform_indices
 from videollm.world import scenes as world
 from videollm.world.scenarios import SCENARIOS_VERSION
@@ -110,7 +110,11 @@ def decoded_frames(record: dict[str, Any], num_frames: int = 8, size=(56, 56)) -
     as H.264 (:func:`videollm.world.suites.clip_path`, cached), then ``num_frames`` uniformly sampled frames are
     decoded by :func:`videollm.io.load_video` and resized to ``size``. The same frames as
     :func:`question_frames` up to the codec's loss; ``(frames (T, h, w, 3) uint8, times (T,) float32 s)``."""
-    frames, times = load_video(clip_path(record), num_frames=int(num_frames))
+    path = clip_path(record)
+    num_frames = int(num_frames)
+    if num_frames < 1:
+        raise ValueError(f"num_frames must be at least 1; got {num_frames}")
+    frames, times = load_video(path, num_frames=min(num_frames, probe_video(path).num_frames))
     if len(frames) < num_frames:  # a clip shorter than the request: repeat its last frame
         pad = num_frames - len(frames)
         frames = np.concatenate([frames, np.repeat(frames[-1:], pad, 0)])

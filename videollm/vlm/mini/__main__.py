@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 from dataclasses import replace
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from videollm.cache import COMMITTED_WEIGHTS, cached_meta, cached_path, checkpoint_dir, committed_dir
+from videollm.cache import cached_meta, cached_path, checkpoint_dir, committed_dir
 from videollm.vlm.mini import plots as mini_plots
 from videollm.vlm.mini.evaluate import MODES, SOURCES, evaluate, frames_curve, results_table, suite_metric
 from videollm.vlm.mini.model import SUITE_NAMES, MiniVLMConfig, build_model, spec
@@ -50,13 +51,13 @@ def _commit(config: MiniVLMConfig) -> int:
         print(f"no trained checkpoint at {source}: run `python -m videollm.vlm.mini build` first", file=sys.stderr)
         return 1
     target = committed_dir(CHECKPOINT_NAME, spec(config))
-    COMMITTED_WEIGHTS.mkdir(parents=True, exist_ok=True)
-    for old in COMMITTED_WEIGHTS.glob(f"{CHECKPOINT_NAME}-*"):
-        if old != target:
-            shutil.rmtree(old)
-    if target.exists():
-        shutil.rmtree(target)
-    shutil.copytree(source, target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}-staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source, staging)  # copy first: a failed copy leaves the committed weights as they were
+    for old in target.parent.glob(f"{CHECKPOINT_NAME}-*"):
+        shutil.rmtree(old)  # the older configs' weights (and this one's, replaced)
+    os.replace(staging, target)
     size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
     print(f"{target} ({size / 1e6:.1f} MB): commit it with its folder name (the config hash)")
     return 0

@@ -47,6 +47,7 @@ def align(model, processor, batches, steps: int, lr: float = 3e-3, device=None, 
 
     device = torch.device(device) if device is not None else model.device
     frozen = [p for n, p in model.model.visual.named_parameters() if not n.startswith("merger.")]
+    was = [p.requires_grad for p in frozen]
     for p in frozen:
         p.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -71,7 +72,7 @@ def align(model, processor, batches, steps: int, lr: float = 3e-3, device=None, 
             history["loss"].append(float(loss.detach()))
             history["seconds"].append(time.perf_counter() - start)
     finally:
-        for p in frozen:
-            p.requires_grad_(True)
-    model.eval()
+        for p, flag in zip(frozen, was):
+            p.requires_grad_(flag)
+        model.eval()
     return history

@@ -120,9 +120,13 @@ def stream(config: MiniVLMConfig, batch_size: int, steps: int, stage: str, worke
     """An iterator over ``steps`` fresh :class:`Batch` es for training ``stage`` (its name seeds it, so stages see
     different scenes), drawn by ``workers`` background processes (0: in this process). Each batch's videos have
     a number of frames drawn from ``frame_counts`` (default: ``config.num_frames`` only)."""
-    for count in frame_counts or ():
+    for count in frame_counts or (config.num_frames,):
         if count < 2 or count % 2:
             raise ValueError(f"frame counts must be even and >= 2 (Qwen2-VL pairs frames); got {count}")
+    cell = config.patch_size * config.merge
+    if config.size[0] % cell or config.size[1] % cell:
+        raise ValueError(f"size {tuple(config.size)} must be a multiple of patch_size * merge = {cell} on both sides, "
+                         "so that the processor keeps it and the labels' grid matches the patches")
     dataset = _Batches(config, batch_size, steps, stage, frame_counts)
     return iter(torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=workers,
                                             prefetch_factor=4 if workers else None,

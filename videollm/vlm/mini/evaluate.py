@@ -18,7 +18,7 @@ from videollm.eval.report import build_report
 from videollm.vlm.mini.batches import encode, letter_prompt, option_batch, option_scores, to_device, video_pixels
 from videollm.vlm.mini.model import SUITE_NAMES, MiniVLMConfig
 from videollm.world.qa_frames import decoded_frames, frame_set
-from videollm.world.suites import load_questions
+from videollm.world.suites import SUITES, load_questions
 
 
 @torch.no_grad()
@@ -28,25 +28,28 @@ def predict(model, processor, frames: torch.Tensor, records: Sequence[dict], bat
     ``id``, ``prediction`` (the best option's letter) and ``scores`` (the option log-likelihoods)."""
     if len(frames) != len(records):
         raise ValueError(f"{len(frames)} videos for {len(records)} records")
+    if not len(records):
+        return []
     device = torch.device(device) if device is not None else model.device
     was_training = model.training
     model.eval()
-    if not len(records):
-        return []
     _, grid = video_pixels(processor, frames[:1])
     enc = encode(processor, records, grid[0].tolist())
     tok = processor.tokenizer
     out = []
-    for lo in range(0, len(records), batch_size):
-        idx = list(range(lo, min(lo + batch_size, len(records))))
-        pixels, grid_thw = video_pixels(processor, frames[idx])
-        batch = to_device(option_batch(enc, idx, pixels, grid_thw, tok.pad_token_id, processor.video_token_id), device)
-        scores = option_scores(model, batch).cpu()
-        for b, i in enumerate(idx):
-            k = len(records[i]["options"])
-            out.append({"id": records[i]["id"], "prediction": LETTERS[int(scores[b, :k].argmax())],
-                        "scores": [round(float(s), 4) for s in scores[b, :k]]})
-    model.train(was_training)
+    try:
+        for lo in range(0, len(records), batch_size):
+            idx = list(range(lo, min(lo + batch_size, len(records))))
+            pixels, grid_thw = video_pixels(processor, frames[idx])
+            batch = to_device(option_batch(enc, idx, pixels, grid_thw, tok.pad_token_id, processor.video_token_id),
+                              device)
+            scores = option_scores(model, batch).cpu()
+            for b, i in enumerate(idx):
+                k = len(records[i]["options"])
+                out.append({"id": records[i]["id"], "prediction": LETTERS[int(scores[b, :k].argmax())],
+                            "scores": [round(float(s), 4) for s in scores[b, :k]]})
+    finally:
+        model.train(was_training)
     return out
 
 
@@ -101,7 +104,12 @@ def _predictions(model, processor, suite: str, split: str, tasks: Sequence[str] 
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}; got {source!r}")
     config = config or getattr(model, "mini_vlm_config", None) or MiniVLMConfig()
-    count = num_frames or config.num_frames
+    count = config.num_frames if num_frames is None else int(num_frames)
+    if count < 1:
+        raise ValueError(f"num_frames must be at least 1; got {num_frames}")
+    if tasks is not None and sorted(set(tasks) - set(SUITES[suite].tasks)):
+        raise ValueError(f"{suite} has no task(s) {sorted(set(tasks) - set(SUITES[suite].tasks))}; its tasks are "
+                         f"{SUITES[suite].tasks}")
     if source == "frames":
         fs = frame_set(suite, split, count, config.size, tasks=tasks, progress=False)
         records, frames = fs.records, fs.frames
@@ -189,9 +197,8 @@ def results_table(model, processor, split: str = "test", suites: Sequence[str] =
     interval lies above ``random``; ``closed`` is the share of the gap from random to the oracle that the
     option-scoring (else the first) mode closes, in %. ``source``: where the frames come from (:data:`SOURCES`).
     """
-    for mode in modes:
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}; got {mode!r}")
+    if not modes or any(mode not in MODES for mode in modes):
+        raise ValueError(f"modes must name at least one of {MODES}; got {tuple(modes)!r}")
     config = getattr(model, "mini_vlm_config", None) or MiniVLMConfig()
     rows = []
     for suite in suites:
@@ -201,8 +208,8 @@ def results_table(model, processor, split: str = "test", suites: Sequence[str] =
                                                   source=source)
             reports[mode] = build_report(questions, predictions, suite, split, by="task", bootstrap=True,
                                          n_boot=n_boot, seed=seed)
-        blind = score(questions, {q: {"prediction": p} for q, p in
-                                  BlindModel().fit(load_questions(suite, "train")).predictions(questions).items()})
+        fitted = BlindModel().fit(load_questions(suite, "val" if split == "train" else "train"))  # never its own
+        blind = score(questions, {q: {"prediction": p} for q, p in fitted.predictions(questions).items()})
         oracle = score(questions, {q: {"prediction": p} for q, p in
                                    frame_limited_predictions(questions, config.num_frames).items()})
         metric = _headline(reports[modes[0]])[0]

@@ -51,9 +51,10 @@ def probe_bars(results: Mapping[str, Mapping[str, Mapping[str, float]]], title: 
 def stage_losses(history: Mapping[str, Mapping[str, Sequence[float]]], smooth: int = 10) -> Figure:
     """One panel per training stage (``sight``, ``align``, ``instruct`` as present): the loss per step and its
     running mean over ``smooth`` steps."""
-    stages = [s for s in ("sight", "align", "instruct") if s in history]
+    stages = [s for s in ("sight", "align", "instruct") if len(history.get(s, {}).get("loss", ()))]
     if not stages:
-        raise ValueError(f"history has no stage; expected some of sight, align, instruct, got {list(history)}")
+        raise ValueError(f"history has no stage with steps; expected some of sight, align, instruct, got "
+                         f"{list(history)}")
     titles = {"sight": "1. vision pre-training", "align": "2. caption alignment", "instruct": "3. instructions"}
     fig = Figure(figsize=(3.4 * len(stages), 2.8))
     for i, stage in enumerate(stages):

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm.auto import tqdm
 
 from videollm.vlm.mini.batches import video_pixels
 from videollm.vlm.mini.data import NUM_BACKGROUNDS, NUM_COLORS, NUM_SHAPES, Batch, draw_batch
@@ -142,23 +143,23 @@ def object_accuracy(logits: torch.Tensor, shares: torch.Tensor) -> float:
     return float((logits[..., 1:].argmax(-1)[on] + 1 == cls[on]).float().mean()) if on.any() else float("nan")
 
 
-def pretrain_vision(model, processor, batches, steps: int, lr: float = 3e-3, word_weight: float = 1.0, device=None,
-                    progress: bool = False):
+def pretrain_vision(model, processor, batches, steps: int, lr: float = 3e-3, word_weight: float = 1.0, seed: int = 0,
+                    device=None, progress: bool = False):
     """Train the vision tower in place on ``steps`` batches from the iterator ``batches``
     (:func:`videollm.vlm.mini.data.stream`): its blocks by :func:`sight_loss` on the per-patch labels, and, with
     ``word_weight``, its merger too by :func:`word_loss` (the language model's word embeddings stay fixed).
-    AdamW, cosine decay.
+    AdamW, cosine decay; the heads' initial weights come from ``seed`` (the caller's random state untouched).
 
     Returns:
         history dict of per-step lists: ``step``, ``loss``, ``color_accuracy`` and ``shape_accuracy`` (on the
         batch's object cells, :func:`object_accuracy`), ``seconds``.
     """
-    from tqdm.auto import tqdm
-
     device = torch.device(device) if device is not None else model.device
     visual = model.model.visual
     merge = visual.spatial_merge_size
-    heads = SightHeads(visual.config.embed_dim).to(device)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        heads = SightHeads(visual.config.embed_dim).to(device)
     embed = model.get_input_embeddings().weight.detach()
     words = {k: embed[ids] for k, ids in word_ids(processor).items()}
     params = [p for n, p in visual.named_parameters() if word_weight or not n.startswith("merger.")]
@@ -168,24 +169,27 @@ def pretrain_vision(model, processor, batches, steps: int, lr: float = 3e-3, wor
     visual.train()
     history: dict[str, list] = {"step": [], "loss": [], "color_accuracy": [], "shape_accuracy": [], "seconds": []}
     start = time.perf_counter()
-    for step, batch in zip(tqdm(range(steps), desc="stage 1: vision", disable=not progress, leave=False), batches):
-        out = tower_outputs(model, processor, batch.frames)
-        logits = heads(out.last_hidden_state)
-        target = {k: v.to(device) for k, v in targets(batch, merge).items()}
-        loss = sight_loss(logits, target)
-        if word_weight:
-            loss = loss + word_weight * word_loss(out.pooler_output, target, words, merge)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        sched.step()
-        history["step"].append(step)
-        history["loss"].append(float(loss.detach()))
-        history["color_accuracy"].append(object_accuracy(logits["color"].detach(), target["color"]))
-        history["shape_accuracy"].append(object_accuracy(logits["shape"].detach(), target["shape"]))
-        history["seconds"].append(time.perf_counter() - start)
-    visual.eval()
+    steps_bar = tqdm(range(steps), desc="stage 1: vision", disable=not progress, leave=False)
+    try:
+        for step, batch in zip(steps_bar, batches):
+            out = tower_outputs(model, processor, batch.frames)
+            logits = heads(out.last_hidden_state)
+            target = {k: v.to(device) for k, v in targets(batch, merge).items()}
+            loss = sight_loss(logits, target)
+            if word_weight:
+                loss = loss + word_weight * word_loss(out.pooler_output, target, words, merge)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            history["step"].append(step)
+            history["loss"].append(float(loss.detach()))
+            history["color_accuracy"].append(object_accuracy(logits["color"].detach(), target["color"]))
+            history["shape_accuracy"].append(object_accuracy(logits["shape"].detach(), target["shape"]))
+            history["seconds"].append(time.perf_counter() - start)
+    finally:
+        visual.eval()
     return history
 
 
@@ -227,10 +231,11 @@ def probe(model, processor, config, train_videos: int = 96, test_videos: int = 4
     out = {}
     for name, classes in LABELS.items():
         keep, scored = y[name] >= 0, y_test[name] >= 0
-        with torch.enable_grad():
-            g = torch.Generator().manual_seed(0)
+        if not keep.any() or not scored.any():
+            raise ValueError(f"no cell to probe {name} on in {train_videos} + {test_videos} videos: draw more videos")
+        with torch.enable_grad(), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
             linear = nn.Linear(x.shape[1], classes)
-            nn.init.normal_(linear.weight, std=0.01, generator=g)
             opt = torch.optim.Adam(linear.parameters(), lr=0.05)
             for _ in range(steps):
                 loss = F.cross_entropy(linear(x[keep]), y[name][keep])

@@ -57,7 +57,8 @@ def train(model, processor, batches: Iterable, steps: int = 300, lr: float = 3e-
         progress: a progress bar; log_every: print the mean loss every that many steps to stderr (0: never).
 
     Returns:
-        dict of per-step lists: ``step``, ``loss`` (mean cross-entropy over the batch's questions), ``accuracy``
+        dict of per-step lists: ``step``, ``loss`` (the whole loss: the cross-entropy over option scores plus the
+        weighted terms), ``accuracy``
         (share of the batch's questions whose right option scored best), ``seconds`` (since the start).
     """
     if steps < 0:
@@ -129,7 +130,7 @@ def train_config(config: MiniVLMConfig = MiniVLMConfig(), device="cpu", progress
     if config.sight_steps:
         history["sight"] = pretrain_vision(
             model, processor, stream(config, config.sight_batch, config.sight_steps, "sight", workers),
-            config.sight_steps, lr=config.sight_lr, device=device, progress=progress)
+            config.sight_steps, lr=config.sight_lr, seed=config.seed, device=device, progress=progress)
     if config.align_steps:
         history["align"] = align(model, processor,
                                  stream(config, config.align_batch, config.align_steps, "align", workers),
@@ -168,7 +169,7 @@ def cached_model(config: MiniVLMConfig = MiniVLMConfig(), device="cpu"):
 
 def pretrained(config: MiniVLMConfig = MiniVLMConfig(), device="cpu", retrain: bool = False, progress: bool = True):
     """The course's trained mini video LLM: ``(model, processor)``, loaded from the cache if there is a checkpoint
-    of ``config``, else trained (about three minutes on a 2-core CPU) and cached
+    of ``config`` (or committed in ``data/weights``), else trained (about nine minutes on a 2-core CPU) and cached
     (:func:`videollm.cache.load_or_train`). The folder is a ``save_pretrained`` one, so
     ``vlm.load_model("qwen2_vl", checkpoint=model.meta["path"])`` loads it too.
 
