@@ -86,6 +86,15 @@ def resize_frames(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
+def sampled_indices(total_frames: int, num_frames: int) -> np.ndarray:
+    """``num_frames`` uniformly sampled frame indices of a ``total_frames``-frame clip, first and last included; a clip
+    shorter than the request repeats its last frame, as Qwen's loader pads."""
+    index = uniform_indices(total_frames, min(int(num_frames), total_frames))
+    if len(index) < num_frames:
+        index = np.concatenate([index, np.full(num_frames - len(index), index[-1])])
+    return index
+
+
 def question_frames(record: dict[str, Any], num_frames: int = 8, size=(56, 56)) -> tuple[np.ndarray, np.ndarray]:
     """The ``num_frames`` uniformly sampled frames of one question's clip, resized to ``size``.
 
@@ -98,9 +107,7 @@ def question_frames(record: dict[str, Any], num_frames: int = 8, size=(56, 56)) 
         ``frames`` ``(T, h, w, 3)`` uint8 and ``times`` ``(T,)`` float32 seconds.
     """
     scene = scene_for(record)
-    index = uniform_indices(scene.num_frames, min(int(num_frames), scene.num_frames))
-    if len(index) < num_frames:  # a clip shorter than the request: repeat its last frame, as Qwen's loader pads
-        index = np.concatenate([index, np.full(num_frames - len(index), index[-1])])
+    index = sampled_indices(scene.num_frames, num_frames)
     frames = world.render_frames(scene, index)
     return resize_frames(frames, _check_size(size)), (index / scene.fps).astype(np.float32)
 

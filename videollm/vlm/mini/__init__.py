@@ -41,7 +41,7 @@ Command line (``make data`` runs the first; it loads the committed weights when 
 Modules: ``model`` (:class:`~videollm.vlm.mini.model.MiniVLMConfig`, ``build_model``), ``data`` (fresh examples,
 the stream, the fixed training questions), ``sight`` (stage 1 and the probe), ``align`` (stage 2), ``batches``
 (prompts, option rows and scores, reply rows), ``train`` (stage 3, the three stages chained, ``pretrained``,
-``cached_model``), ``evaluate`` (``predict``, ``generate``, ``evaluate``, ``results_table``, ``frames_curve``),
+``cached_model``), ``optim`` (the stages' schedule and optimiser step), ``evaluate`` (``predict``, ``generate``, ``evaluate``, ``results_table``, ``frames_curve``),
 ``plots`` (probe, losses, frames curve), ``__main__`` (the command line).
 
 Lecture: `lectures/05_llava_ov_qwen2_vl.ipynb` §12.

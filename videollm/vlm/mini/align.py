@@ -23,6 +23,7 @@ import torch
 
 from videollm.vlm import inference as vlm
 from videollm.vlm.mini.batches import reply_batch, video_pixels
+from videollm.vlm.mini.optim import optimizer_step
 
 #: The instruction of every alignment example.
 DESCRIBE = "Describe the video in detail."
@@ -63,11 +64,7 @@ def align(model, processor, batches, steps: int, lr: float = 3e-3, device=None, 
             pixels, grid = video_pixels(processor, batch.frames)
             inputs = {k: v.to(device) for k, v in caption_batch(processor, batch.captions, pixels, grid).items()}
             loss = model(**inputs).loss
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
+            optimizer_step(loss, opt, sched, params)
             history["step"].append(step)
             history["loss"].append(float(loss.detach()))
             history["seconds"].append(time.perf_counter() - start)

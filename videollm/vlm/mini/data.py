@@ -27,10 +27,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from videollm.sampling import uniform_indices
 from videollm.vlm.mini.model import MiniVLMConfig
 from videollm.world.captions import caption
-from videollm.world.qa_frames import frame_set, resize_frames
+from videollm.world.qa_frames import frame_set, resize_frames, sampled_indices
 from videollm.world.scenes import SIGN, TOPICS, render_truth
 from videollm.world.shapes import COLOR_NAMES
 from videollm.world.suites import fresh_question
@@ -73,13 +72,11 @@ def _shares(labels: np.ndarray, classes: int, grid: tuple[int, int]) -> torch.Te
 
 def example(suite: str, rng: np.random.Generator, num_frames: int, size: tuple[int, int], patch_size: int):
     """One fresh example of ``suite``: ``(frames (T, 3, h, w) uint8, color, shape, background, record, caption)``
-    (shapes as in :class:`Batch`, without ``B``). A clip shorter than ``num_frames`` repeats its last frame, as
-    :func:`videollm.world.qa_frames.question_frames` does."""
+    (shapes as in :class:`Batch`, without ``B``); frames sampled as :func:`videollm.world.qa_frames.question_frames`
+    samples them (:func:`~videollm.world.qa_frames.sampled_indices`)."""
     record, item = fresh_question(suite, rng)
     scene = item.scene
-    index = uniform_indices(scene.num_frames, min(num_frames, scene.num_frames))
-    if len(index) < num_frames:
-        index = np.concatenate([index, np.full(num_frames - len(index), index[-1])])
+    index = sampled_indices(scene.num_frames, num_frames)
     truth = render_truth(scene, index)
     grid = (size[0] // patch_size, size[1] // patch_size)
     frames = torch.from_numpy(resize_frames(truth.frames, size)).permute(0, 3, 1, 2).contiguous()

@@ -152,8 +152,7 @@ def frames_curve(model, processor, counts: Sequence[int] = (4, 8, 16, 32, 64), s
             questions, predictions = _predictions(model, processor, suite, split, None, None, None, "scores", count)
             headline = _headline(build_report(questions, predictions, suite, split, by="task", bootstrap=True,
                                               n_boot=n_boot, seed=seed))[1]
-            oracle = score(questions, {q: {"prediction": p} for q, p in
-                                       frame_limited_predictions(questions, count).items()})
+            oracle = _scored_letters(questions, frame_limited_predictions(questions, count))
             rows.append({"suite": suite, "frames": int(count), "model": float(headline["accuracy"]),
                          "ci": tuple(headline["ci"]), "oracle": suite_metric(oracle)[1],
                          "random": random_metric(questions)})
@@ -174,6 +173,11 @@ def random_metric(questions: Sequence[dict]) -> float:
         tasks = sorted({q["task"] for q in questions})
         return float(np.mean([random_baseline([q for q in questions if q["task"] == t]) for t in tasks]))
     return float(random_baseline(questions))
+
+
+def _scored_letters(questions: Sequence[dict], letters: dict[str, str]) -> list[dict]:
+    """:func:`videollm.eval.metrics.score` records of a baseline's ``{id: letter}`` answers."""
+    return score(questions, {qid: {"prediction": letter} for qid, letter in letters.items()})
 
 
 def _percent(value: float) -> str:
@@ -209,9 +213,8 @@ def results_table(model, processor, split: str = "test", suites: Sequence[str] =
             reports[mode] = build_report(questions, predictions, suite, split, by="task", bootstrap=True,
                                          n_boot=n_boot, seed=seed)
         fitted = BlindModel().fit(load_questions(suite, "val" if split == "train" else "train"))  # never its own
-        blind = score(questions, {q: {"prediction": p} for q, p in fitted.predictions(questions).items()})
-        oracle = score(questions, {q: {"prediction": p} for q, p in
-                                   frame_limited_predictions(questions, config.num_frames).items()})
+        blind = _scored_letters(questions, fitted.predictions(questions))
+        oracle = _scored_letters(questions, frame_limited_predictions(questions, config.num_frames))
         metric = _headline(reports[modes[0]])[0]
         row = {"suite": suite, "task": "all", "metric": metric, "n": len(questions),
                "random": random_metric(questions), "blind": suite_metric(blind)[1],

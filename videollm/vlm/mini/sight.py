@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -26,6 +25,7 @@ from tqdm.auto import tqdm
 
 from videollm.vlm.mini.batches import video_pixels
 from videollm.vlm.mini.data import NUM_BACKGROUNDS, NUM_COLORS, NUM_SHAPES, Batch, draw_batch
+from videollm.vlm.mini.optim import cosine_schedule, optimizer_step
 from videollm.world.shapes import COLOR_NAMES, SHAPES
 
 #: What the vision tower learns to predict per patch, and the number of classes of each.
@@ -165,7 +165,7 @@ def pretrain_vision(model, processor, batches, steps: int, lr: float = 3e-3, wor
     params = [p for n, p in visual.named_parameters() if word_weight or not n.startswith("merger.")]
     params += list(heads.parameters())
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * s / max(1, steps))))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, cosine_schedule(steps))
     visual.train()
     history: dict[str, list] = {"step": [], "loss": [], "color_accuracy": [], "shape_accuracy": [], "seconds": []}
     start = time.perf_counter()
@@ -178,11 +178,7 @@ def pretrain_vision(model, processor, batches, steps: int, lr: float = 3e-3, wor
             loss = sight_loss(logits, target)
             if word_weight:
                 loss = loss + word_weight * word_loss(out.pooler_output, target, words, merge)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
+            optimizer_step(loss, opt, sched, params)
             history["step"].append(step)
             history["loss"].append(float(loss.detach()))
             history["color_accuracy"].append(object_accuracy(logits["color"].detach(), target["color"]))

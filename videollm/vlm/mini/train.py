@@ -5,7 +5,6 @@ Lecture: `lectures/05_llava_ov_qwen2_vl.ipynb` §12.
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from pathlib import Path
@@ -23,19 +22,11 @@ from videollm.vlm.mini.batches import (encode, letter_prompt, option_batch, opti
 from videollm.vlm.mini.align import align
 from videollm.vlm.mini.data import fixed_batches, stream, training_data
 from videollm.vlm.mini.model import MiniVLMConfig, build_model, spec
+from videollm.vlm.mini.optim import cosine_schedule, optimizer_step
 from videollm.vlm.mini.sight import pretrain_vision
 
 
 CHECKPOINT_NAME = "mini_vlm"
-
-
-def _schedule(steps: int, warmup: int):
-    def factor(step):
-        if step < warmup:
-            return (step + 1) / warmup
-        done = (step - warmup) / max(1, steps - warmup)
-        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * done))
-    return factor
 
 
 def train(model, processor, batches: Iterable, steps: int = 300, lr: float = 3e-3, weight_decay: float = 0.01,
@@ -73,7 +64,7 @@ def train(model, processor, batches: Iterable, steps: int = 300, lr: float = 3e-
     opt = torch.optim.AdamW([{"params": ps, "lr": lr * (vision_lr if vision else 1.0),
                               "weight_decay": weight_decay if decay else 0.0}
                              for (vision, decay), ps in groups.items()], lr=lr, betas=(0.9, 0.98))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(steps, warmup))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, cosine_schedule(steps, warmup))
     history: dict[str, list] = {"step": [], "loss": [], "accuracy": [], "seconds": []}
     start = time.perf_counter()
     for step, batch in zip(tqdm(range(steps), desc="stage 3: instructions", disable=not progress, leave=False),
@@ -97,11 +88,7 @@ def train(model, processor, batches: Iterable, steps: int = 300, lr: float = 3e-
             letters = reply_batch(processor, [letter_prompt(processor, r) for r in records],
                                   [r["answer"] for r in records], pixels, grid_thw)
             loss = loss + letter_weight * model(**{k: v.to(device) for k, v in letters.items()}).loss
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
+        optimizer_step(loss, opt, sched, model.parameters())
         history["step"].append(step)
         history["loss"].append(float(loss.detach()))
         history["accuracy"].append(float((scores.argmax(-1) == batch["answer"]).float().mean()))
