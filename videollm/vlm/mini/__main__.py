@@ -1,5 +1,6 @@
-"""Unit 05 — ``python -m videollm.vlm.mini build|info|evaluate|report|commit``: train and cache the mini video LLM,
-score it, write the README's figures and tables, or commit its weights to ``data/weights``.
+"""Unit 05 — ``python -m videollm.vlm.mini build|info|evaluate|report|diagnose|commit``: train and cache the mini
+video LLM, score it, write the README's figures and tables, test whether its eyes or its lookup fail, or commit its
+weights to ``data/weights``.
 
 Lecture: `lectures/05_llava_ov_qwen2_vl.ipynb` §12.
 """
@@ -19,10 +20,12 @@ import torch
 
 from videollm.cache import cached_meta, cached_path, checkpoint_dir, committed_dir
 from videollm.vlm.mini import plots as mini_plots
+from videollm.vlm.mini.diagnose import EYES, colour_readout, lookup, one_object_batch
 from videollm.vlm.mini.evaluate import MODES, SOURCES, evaluate, frames_curve, results_table, suite_metric
 from videollm.vlm.mini.model import SUITE_NAMES, MiniVLMConfig, build_model, spec
 from videollm.vlm.mini.sight import probe
 from videollm.vlm.mini.train import CHECKPOINT_NAME, pretrained
+from videollm.world.shapes import COLOR_NAMES
 
 #: The ablations of the README: each removes one ingredient of the default recipe.
 ABLATIONS = {
@@ -99,6 +102,24 @@ def _report(model, processor, config: MiniVLMConfig, out: Path, ablations: bool,
     (out / "mini_vlm_report.json").write_text(json.dumps({"probe": probes, "frames": curve}, indent=1))
 
 
+def _diagnose(model, processor, config: MiniVLMConfig, out: Path, steps: int, every: int, device) -> None:
+    """The eyes-or-lookup test (:mod:`videollm.vlm.mini.diagnose`): the trained model's colour readout on one-object
+    clips, then a new language model aligned on them through perfect eyes and through the tower's."""
+    out.mkdir(parents=True, exist_ok=True)
+    chance = 100 / len(COLOR_NAMES)
+    trained = colour_readout(model, processor, one_object_batch(config, 48, [0, 1]))
+    print(f"## Colour read out from one-object clips (48 held-out clips, %; chance {chance:.1f})\n\n"
+          "| language model | eyes | frames | read out | during alignment (step: %) |\n|---|---|---:|---:|---|\n"
+          f"| the trained mini VLM | its vision tower | {config.num_frames} | {trained:.1f} | |", flush=True)
+    runs = {}
+    for eyes, label in zip(EYES, ("ground-truth tokens", "stage-1 vision tower")):
+        run = lookup(config, eyes, steps=steps, every=every, num_frames=2, device=device)
+        runs[label] = run
+        curve = ", ".join(f"{s}: {r:.0f}" for s, r in zip(run["step"], run["readout"]))
+        print(f"| new, aligned {steps} steps | {label} | 2 | {run['readout'][-1]:.1f} | {curve} |", flush=True)
+    mini_plots.lookup_curves(runs, chance).savefig(out / "mini_vlm_lookup.png", dpi=110)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m videollm.vlm.mini",
                                      description="The course's mini video LLM (a tiny Qwen2-VL, unit 05).")
@@ -117,7 +138,12 @@ def main(argv: list[str] | None = None) -> int:
     rep = sub.add_parser("report", help="the README's tables and figures (probe, frames curve, losses)")
     rep.add_argument("--out", type=Path, default=Path("docs/figures"), help="where the figures go")
     rep.add_argument("--ablations", action="store_true", help="also train and score the ablations (minutes each)")
-    for command in (build, ev, rep):
+    diag = sub.add_parser("diagnose", help="eyes or lookup: align a new language model on one-object clips through "
+                                           "ground-truth tokens and through the vision tower (about 5 minutes)")
+    diag.add_argument("--steps", type=int, default=600, help="alignment steps of each run (default 600)")
+    diag.add_argument("--every", type=int, default=100, help="read the colours out every this many steps")
+    diag.add_argument("--out", type=Path, default=Path("docs/figures"), help="where the figure goes")
+    for command in (build, ev, rep, diag):
         command.add_argument("--device", default="cpu", help="cpu, cuda, ... (default cpu)")
         command.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's own)")
     args = parser.parse_args(argv)
@@ -140,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         print(table)
     if args.command == "report":
         _report(model, processor, config, args.out, args.ablations, args.device)
+    if args.command == "diagnose":
+        _diagnose(model, processor, config, args.out, args.steps, args.every, args.device)
     return 0
 
 

@@ -70,18 +70,24 @@ def _shares(labels: np.ndarray, classes: int, grid: tuple[int, int]) -> torch.Te
     return F.adaptive_avg_pool2d(onehot, grid).permute(0, 2, 3, 1)
 
 
-def example(suite: str, rng: np.random.Generator, num_frames: int, size: tuple[int, int], patch_size: int):
-    """One fresh example of ``suite``: ``(frames (T, 3, h, w) uint8, color, shape, background, record, caption)``
-    (shapes as in :class:`Batch`, without ``B``); frames sampled as :func:`videollm.world.qa_frames.question_frames`
-    samples them (:func:`~videollm.world.qa_frames.sampled_indices`)."""
-    record, item = fresh_question(suite, rng)
-    scene = item.scene
+def scene_example(scene, num_frames: int, size: tuple[int, int], patch_size: int):
+    """What the world knows about ``num_frames`` uniformly sampled frames of ``scene``: ``(frames (T, 3, h, w)
+    uint8, color, shape, background, caption)`` (shapes as in :class:`Batch`, without ``B``), frames sampled as
+    :func:`videollm.world.qa_frames.question_frames` samples them (:func:`~videollm.world.qa_frames.sampled_indices`)."""
     index = sampled_indices(scene.num_frames, num_frames)
     truth = render_truth(scene, index)
     grid = (size[0] // patch_size, size[1] // patch_size)
     frames = torch.from_numpy(resize_frames(truth.frames, size)).permute(0, 3, 1, 2).contiguous()
     return (frames, _shares(truth.color, NUM_COLORS, grid), _shares(truth.shape, NUM_SHAPES, grid),
-            torch.from_numpy(truth.background), record, caption(scene, index))
+            torch.from_numpy(truth.background), caption(scene, index))
+
+
+def example(suite: str, rng: np.random.Generator, num_frames: int, size: tuple[int, int], patch_size: int):
+    """One fresh example of ``suite``: ``(frames, color, shape, background, record, caption)``
+    (:func:`scene_example` of a new scene of a random cell of the suite, and its question record)."""
+    record, item = fresh_question(suite, rng)
+    frames, color, shape, background, text = scene_example(item.scene, num_frames, size, patch_size)
+    return frames, color, shape, background, record, text
 
 
 def draw_batch(config: MiniVLMConfig, batch_size: int, seed, num_frames: int | None = None) -> Batch:

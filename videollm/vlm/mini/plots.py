@@ -1,10 +1,11 @@
 """Unit 05 — pictures of the mini video LLM: what its vision tower sees (linear probe), how each training stage's
-loss falls, and accuracy against the number of input frames.
+loss falls, accuracy against the number of input frames, and the eyes-or-lookup test.
 
 Every function takes numbers that :mod:`videollm.vlm.mini.sight`, :mod:`~videollm.vlm.mini.train` or
 :mod:`~videollm.vlm.mini.evaluate` computed and returns a new ``matplotlib.figure.Figure`` (pyplot untouched).
 Artists carry a ``gid``: ``"probe"`` (a probe bar), ``"majority"`` (the commonest-class line), ``"loss"`` (a
-stage's loss curve), ``"curve"`` (a suite's accuracy against frames), ``"oracle"`` and ``"random"``.
+stage's loss curve), ``"curve"`` (a suite's accuracy against frames, or a readout against steps), ``"oracle"`` and
+``"random"``.
 
 Lecture: `lectures/05_llava_ov_qwen2_vl.ipynb` §12.
 """
@@ -96,5 +97,25 @@ def frames_curve(rows: Sequence[Mapping], title: str | None = None) -> Figure:
             ax.legend(fontsize=7)
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def lookup_curves(runs: Mapping[str, Mapping[str, Sequence[float]]], chance: float,
+                  title: str | None = None) -> Figure:
+    """Colour readout against alignment steps, one line per kind of eyes (:func:`videollm.vlm.mini.diagnose.lookup`
+    results, ``{label: {"step": [...], "readout": [...]}}``), and the ``chance`` line."""
+    if not runs:
+        raise ValueError("runs is empty: pass {label: diagnose.lookup(...)}")
+    fig = Figure(figsize=(4.6, 3.0))
+    ax = fig.add_subplot()
+    for label, run in runs.items():
+        ax.plot(run["step"], run["readout"], "o-", gid="curve", label=label)
+    ax.axhline(chance, color="k", ls=":", gid="random", label="chance")
+    ax.set_xlabel("alignment steps (one-object clips)")
+    ax.set_ylabel("colour read out (%)")
+    ax.set_ylim(0, 105)
+    ax.legend(fontsize=7)
+    ax.set_title(title or "Eyes or lookup? The same language model, two kinds of eyes", fontsize=9)
     fig.tight_layout()
     return fig
