@@ -28,9 +28,9 @@ import torch
 
 from videollm.vlm.mini.align import align, caption_batch
 from videollm.vlm.mini.batches import video_pixels
-from videollm.vlm.mini.data import Batch, scene_example, stream
+from videollm.vlm.mini.data import Batch, scene_example
 from videollm.vlm.mini.model import MiniVLMConfig, build_model
-from videollm.vlm.mini.sight import pretrain_vision, targets, token_shares, word_ids
+from videollm.vlm.mini.sight import targets, token_shares, vision_stage, word_ids
 from videollm.world.scenarios import SCENE_BACKGROUNDS
 from videollm.world.scenes import TEXTURES, TOPICS, SceneBuilder
 from videollm.world.shapes import COLOR_NAMES, SHAPES
@@ -167,8 +167,7 @@ def lookup(config: MiniVLMConfig = MiniVLMConfig(), eyes: str = "truth", steps: 
         raise ValueError(f"steps and every must be >= 1; got {steps}, {every}")
     model, processor = build_model(config, device)
     if eyes == "tower" and config.sight_steps:
-        pretrain_vision(model, processor, stream(config, config.sight_batch, config.sight_steps, "sight"),
-                        config.sight_steps, lr=config.sight_lr, seed=config.seed, device=device)
+        vision_stage(model, processor, config, device=device)
     short = replace(config, num_frames=num_frames)
     held_out = one_object_batch(short, clips, [seed, 1])
     truth = TruthEyes(model, processor) if eyes == "truth" else None

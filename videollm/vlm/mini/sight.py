@@ -24,7 +24,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from videollm.vlm.mini.batches import video_pixels
-from videollm.vlm.mini.data import NUM_BACKGROUNDS, NUM_COLORS, NUM_SHAPES, Batch, draw_batch
+from videollm.vlm.mini.data import NUM_BACKGROUNDS, NUM_COLORS, NUM_SHAPES, Batch, draw_batch, stream
 from videollm.vlm.mini.optim import cosine_schedule, optimizer_step
 from videollm.world.shapes import COLOR_NAMES, SHAPES
 
@@ -187,6 +187,15 @@ def pretrain_vision(model, processor, batches, steps: int, lr: float = 3e-3, wor
     finally:
         visual.eval()
     return history
+
+
+def vision_stage(model, processor, config, workers: int = 1, device=None, progress: bool = False):
+    """Stage 1 as ``config`` (a :class:`~videollm.vlm.mini.model.MiniVLMConfig`) sets it: :func:`pretrain_vision`
+    on ``config.sight_steps`` fresh batches of ``config.sight_batch`` suite scenes, drawn by ``workers`` processes.
+    Returns its history."""
+    batches = stream(config, config.sight_batch, config.sight_steps, "sight", workers)
+    return pretrain_vision(model, processor, batches, config.sight_steps, lr=config.sight_lr, seed=config.seed,
+                           device=device, progress=progress)
 
 
 @torch.no_grad()

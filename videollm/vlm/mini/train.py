@@ -23,7 +23,7 @@ from videollm.vlm.mini.align import align
 from videollm.vlm.mini.data import fixed_batches, stream, training_data
 from videollm.vlm.mini.model import MiniVLMConfig, build_model, spec
 from videollm.vlm.mini.optim import cosine_schedule, optimizer_step
-from videollm.vlm.mini.sight import pretrain_vision
+from videollm.vlm.mini.sight import vision_stage
 
 
 CHECKPOINT_NAME = "mini_vlm"
@@ -104,7 +104,7 @@ def train(model, processor, batches: Iterable, steps: int = 300, lr: float = 3e-
 def train_config(config: MiniVLMConfig = MiniVLMConfig(), device="cpu", progress: bool = False, workers: int = 1):
     """Build the model of ``config`` and train it in three stages, as LLaVA-OneVision and Qwen2-VL are trained,
     scaled down: (1) the vision tower on the world's per-patch labels (:func:`~videollm.vlm.mini.sight.
-    pretrain_vision`), (2) alignment on detailed captions (:func:`~videollm.vlm.mini.align.align`), (3)
+    vision_stage`), (2) alignment on detailed captions (:func:`~videollm.vlm.mini.align.align`), (3)
     instruction tuning on questions (:func:`train`), fresh scenes at every step unless ``config.fresh`` is
     False. ``workers`` background processes draw the scenes (the batches do not depend on their number).
 
@@ -115,9 +115,7 @@ def train_config(config: MiniVLMConfig = MiniVLMConfig(), device="cpu", progress
     model, processor = build_model(config, device)
     history = {}
     if config.sight_steps:
-        history["sight"] = pretrain_vision(
-            model, processor, stream(config, config.sight_batch, config.sight_steps, "sight", workers),
-            config.sight_steps, lr=config.sight_lr, seed=config.seed, device=device, progress=progress)
+        history["sight"] = vision_stage(model, processor, config, workers, device=device, progress=progress)
     if config.align_steps:
         history["align"] = align(model, processor,
                                  stream(config, config.align_batch, config.align_steps, "align", workers),
