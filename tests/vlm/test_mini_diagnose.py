@@ -3,12 +3,13 @@ in place of the merger's output, and the colour readout that shows a language mo
 
 import dataclasses
 
+import numpy as np
 import pytest
 import torch
 
 from videollm.vlm.mini import diagnose, model as mini_model
 from videollm.vlm.mini.batches import video_pixels
-from videollm.world.shapes import COLOR_NAMES
+from videollm.world.shapes import COLOR_NAMES, SHAPES
 
 TINY = dataclasses.replace(mini_model.MiniVLMConfig(), hidden=32, heads=2, mlp=64, vision_dim=16, num_frames=4)
 
@@ -53,20 +54,105 @@ def test_truth_tokens_hold_the_colour_words_over_the_background(tiny, batch):
         torch.testing.assert_close(cosine, torch.ones_like(cosine))
 
 
+def test_truth_tokens_with_shapes_add_the_shape_words(tiny, batch):
+    model, processor = tiny
+    eyes = diagnose.TruthEyes(model, processor, shapes=True)
+    assert eyes.shape_words.shape == (len(SHAPES) + 1, TINY.hidden), "a word per shape, then 'sign'"
+    merge = model.model.visual.spatial_merge_size
+    colours_only = diagnose.truth_tokens(batch, merge, eyes.colour_words, eyes.backgrounds)
+    both = diagnose.truth_tokens(batch, merge, eyes.colour_words, eyes.backgrounds, shape_words=eyes.shape_words)
+    extra = (both - colours_only).view(len(batch.frames), -1, TINY.hidden)
+    for i, shape in enumerate(batch.shape[..., 1:].sum((1, 2, 3)).argmax(-1).tolist()):
+        on = extra[i].norm(dim=-1) > 1e-6
+        assert on.any(), "the object's tokens hold its shape word"
+        cosine = torch.nn.functional.cosine_similarity(extra[i][on], eyes.shape_words[shape][None], dim=-1)
+        torch.testing.assert_close(cosine, torch.ones_like(cosine))
+
+
 def test_truth_eyes_replace_the_mergers_output_only_while_entered(tiny, batch):
     model, processor = tiny
     pixels, grid = video_pixels(processor, batch.frames)
     own = model.model.visual(pixels, grid).pooler_output
     eyes = diagnose.TruthEyes(model, processor)
+    merge = model.model.visual.spatial_merge_size
+    truth = diagnose.truth_tokens(batch, merge, eyes.colour_words, eyes.backgrounds)
     with eyes:
-        with pytest.raises(ValueError, match="show"):
+        with pytest.raises(ValueError, match="never shown"):
             model.model.visual(pixels, grid)
         eyes.show(batch)
-        torch.testing.assert_close(model.model.visual(pixels, grid).pooler_output, eyes.tokens)
-        eyes.show(diagnose.one_object_batch(TINY, 2, [1]))
-        with pytest.raises(ValueError, match="show"):
-            model.model.visual(pixels, grid)  # four clips' patches, two clips' tokens
+        torch.testing.assert_close(model.model.visual(pixels, grid).pooler_output, truth)
+        eyes.show(diagnose.one_object_batch(TINY, 2, [1]))  # replaces the clips shown before
+        with pytest.raises(ValueError, match="never shown"):
+            model.model.visual(pixels, grid)
     torch.testing.assert_close(model.model.visual(pixels, grid).pooler_output, own)
+
+
+def test_truth_eyes_recognise_each_clip_in_any_order_and_repeated(tiny, batch):
+    """Option scoring repeats a clip per option, generation batches clips its own way: the eyes must give every
+    clip its own tokens whatever the batch it comes in."""
+    model, processor = tiny
+    eyes = diagnose.TruthEyes(model, processor)
+    merge = model.model.visual.spatial_merge_size
+    per_clip = diagnose.truth_tokens(batch, merge, eyes.colour_words, eyes.backgrounds).view(4, -1, TINY.hidden)
+    other = diagnose.one_object_batch(TINY, 2, [1])
+    order = [2, 0, 2, 3]
+    pixels, grid = video_pixels(processor, batch.frames[order])
+    with eyes:
+        eyes.show(batch)
+        eyes.show(other, add=True)
+        torch.testing.assert_close(model.model.visual(pixels, grid).pooler_output, per_clip[order].flatten(0, 1))
+        short = video_pixels(processor, batch.frames[:1, :2])
+        with pytest.raises(ValueError, match="never shown"):
+            model.model.visual(*short)  # two of the clip's four frames: another video
+
+
+def test_question_batches_draw_the_frames_the_suites_evaluation_reads():
+    """Perfect eyes recognise a test clip by its pixels: the labelled frames of a question's scene must be the
+    frames that evaluation takes from the suites (videollm.world.qa_frames)."""
+    from videollm.world.qa_frames import question_frames
+    from videollm.world.suites import load_questions
+
+    records = load_questions("perception", "test")[:2] + load_questions("mlvu", "test")[:1]
+    qb = diagnose.question_batch(records, TINY)
+    assert qb.records == records and tuple(qb.color.shape[:2]) == (3, TINY.num_frames)
+    for i, record in enumerate(records):
+        frames, _ = question_frames(record, TINY.num_frames, TINY.size)
+        assert torch.equal(qb.frames[i], torch.from_numpy(frames).permute(0, 3, 1, 2))
+
+
+def test_perfect_eyes_train_the_stages_through_the_eyes_and_score_every_suite(monkeypatch):
+    """The plumbing of the ceiling, on a tiny model and few steps: stage 1 is skipped (the eyes are given), stages
+    2 and 3 see every batch through the eyes, and the results table scores the test questions through them."""
+    import videollm.vlm.mini.evaluate as evaluate
+
+    seen = []
+    show = diagnose.TruthEyes.show
+
+    def spy(self, batch, add=False):
+        seen.append(len(batch.frames))
+        return show(self, batch, add)
+
+    monkeypatch.setattr(diagnose.TruthEyes, "show", spy)
+    few = dataclasses.replace(TINY, align_steps=2, steps=2, align_batch=2, batch_size=2, train_frames=(4,))
+    monkeypatch.setattr(diagnose, "load_questions", lambda suite, split: evaluate.load_questions(suite, split)[:3])
+    monkeypatch.setattr(evaluate, "frame_set", _few_frames)
+    rows, table, history = diagnose.perfect_eyes(few, suites=("perception",), workers=0)
+    assert "sight" not in history and len(history["align"]["step"]) == 2 and len(history["instruct"]["step"]) == 2
+    assert seen == [2, 2, 2, 2, 3], "two caption batches, two question batches, then the test questions"
+    assert rows[0]["suite"] == "perception" and rows[0]["n"] == 3 and "| perception | all |" in table
+    with pytest.raises(ValueError, match="fresh=True"):
+        diagnose.perfect_eyes(dataclasses.replace(few, fresh=False))
+
+
+def _few_frames(suite, split, num_frames, size, tasks=None, progress=False):
+    """The first three questions of a split with their frames (a stand-in for the whole split's frame set)."""
+    from videollm.world.qa_frames import FrameSet, question_frames
+    from videollm.world.suites import load_questions
+
+    records = load_questions(suite, split)[:3]
+    frames, times = zip(*(question_frames(r, num_frames, size) for r in records))
+    return FrameSet(torch.from_numpy(np.stack(frames)).permute(0, 1, 4, 2, 3).contiguous(), records,
+                    torch.from_numpy(np.stack(times)))
 
 
 def test_a_new_language_model_learns_to_read_colours_through_perfect_eyes():

@@ -136,9 +136,10 @@ def _action_starts(rng: np.random.Generator, count: int, lo: int, hi: int, lengt
     return [int(lo + s * length + rng.integers(0, length - max(ACTION_FRAMES.values()) + 1)) for s in chosen]
 
 
-def _add_mover(b: SceneBuilder, rng: np.random.Generator, ctx: Context, color: str, shape: str | None = None,
+def add_mover(b: SceneBuilder, rng: np.random.Generator, ctx: Context, color: str, shape: str | None = None,
                **kwargs) -> int:
-    """A bouncing object at a random place, solid half the time, else striped or checked."""
+    """A bouncing object at a random place, solid half the time, else striped or checked, 14-20 pixels (a random
+    shape unless ``shape``); its index in ``b``. The suites' objects are made this way."""
     shape = shape or str(rng.choice(SHAPES))
     size = _size(rng)
     kwargs.setdefault("texture", str(rng.choice(TEXTURES, p=[0.5, 0.25, 0.25])))
@@ -152,7 +153,7 @@ def _distractors(b: SceneBuilder, rng: np.random.Generator, ctx: Context, colors
     for color in list(colors)[:count]:
         shape = str(rng.choice(shapes))
         spin = 0.0 if shape == "circle" else float(rng.choice([0.0, 0.0, 0.12, -0.12]))  # some turn steadily
-        k = _add_mover(b, rng, ctx, color, shape, spin=spin)
+        k = add_mover(b, rng, ctx, color, shape, spin=spin)
         made.append(k)
         if actions:
             n = int(rng.integers(0, 1 + max(1, ctx.num_frames // 80)))
@@ -202,7 +203,7 @@ def count_objects(ctx: Context) -> Item:
     for color in list(rng.permutation(COLOR_NAMES))[:n]:
         stay = int(rng.integers(stay_lo, stay_hi + 1))
         appear = int(rng.integers(0, T - stay + 1))
-        _add_mover(b, rng, ctx, str(color), appear=appear, leave=appear + stay)
+        add_mover(b, rng, ctx, str(color), appear=appear, leave=appear + stay)
     _narrate(b, rng, ctx, [])
     return Item(b.build(), "How many different shapes appear in the video?", [str(v) for v in values], answer,
                 {"kind": "count_objects"})
@@ -214,7 +215,7 @@ def attribute_color(ctx: Context) -> Item:
     colors, answer = _choose(ctx, COLOR_NAMES)
     b = ctx.builder()
     shape = str(rng.choice(SHAPES))
-    k = _add_mover(b, rng, ctx, colors[answer], shape)
+    k = add_mover(b, rng, ctx, colors[answer], shape)
     others = [s for s in SHAPES if s != shape]
     _distractors(b, rng, ctx, _other_colors(rng, [colors[answer]]), int(rng.integers(1, 4)), shapes=others)
     _maybe_zoom(b, rng, ctx)
@@ -234,7 +235,7 @@ def temporal_first(ctx: Context) -> Item:
     order = [answer] + [int(i) for i in rng.permutation([i for i in range(n) if i != answer])]
     b = ctx.builder()
     for rank, i in enumerate(order):
-        _add_mover(b, rng, ctx, colors[i], shapes[i], appear=int(times[rank]))
+        add_mover(b, rng, ctx, colors[i], shapes[i], appear=int(times[rank]))
     _narrate(b, rng, ctx, [])
     options = [_desc(c, s) for c, s in zip(colors, shapes)]
     return Item(b.build(), "Which of these shapes appears first in the video?", options, answer,
@@ -264,7 +265,7 @@ def action(ctx: Context) -> Item:
     b = ctx.builder()
     color = str(rng.choice(COLOR_NAMES))
     shape = str(rng.choice([s for s in SHAPES if s != "circle"]))  # a spinning circle looks still
-    k = _add_mover(b, rng, ctx, color, shape)
+    k = add_mover(b, rng, ctx, color, shape)
     T = ctx.num_frames
     for s in _action_starts(rng, int(rng.integers(1, 3)), 0, T):
         b.act(k, acts[answer], s)
@@ -282,7 +283,7 @@ def subtitle_name(ctx: Context) -> Item:
     count = int(rng.integers(2, 4))
     colors = [str(c) for c in rng.permutation(COLOR_NAMES)[:count]]
     shapes = [str(s) for s in rng.choice(SHAPES, size=count)]
-    objects = [_add_mover(b, rng, ctx, c, s) for c, s in zip(colors, shapes)]
+    objects = [add_mover(b, rng, ctx, c, s) for c, s in zip(colors, shapes)]
     # The target carries the answer; the others carry other option names (so reading matters), or fresh ones.
     spare = [nm for i, nm in enumerate(names) if i != answer] + [nm for nm in NAMES if nm not in names]
     given = [names[answer]] + spare[: count - 1]
@@ -306,7 +307,7 @@ def count_actions(ctx: Context) -> Item:
     kind = str(rng.choice(ACTIONS))
     color = str(rng.choice(COLOR_NAMES))
     shape = str(rng.choice([s for s in SHAPES if s != "circle"]))
-    k = _add_mover(b, rng, ctx, color, shape)
+    k = add_mover(b, rng, ctx, color, shape)
     T = ctx.num_frames
     extra = int(rng.integers(0, 3))
     starts = _action_starts(rng, n + extra, 0, T)
@@ -329,7 +330,7 @@ def action_order(ctx: Context) -> Item:
     colors = [str(c) for c in rng.permutation(COLOR_NAMES)[:3]]
     shapes = [str(rng.choice([s for s in SHAPES if s != "circle"])) for _ in range(3)]
     acts = [str(a) for a in rng.permutation(ACTIONS)[:3]]
-    objects = [_add_mover(b, rng, ctx, c, s) for c, s in zip(colors, shapes)]
+    objects = [add_mover(b, rng, ctx, c, s) for c, s in zip(colors, shapes)]
     T = ctx.num_frames
     starts = _action_starts(rng, 3, 0, T)
     for rank, i in enumerate(orders[answer]):

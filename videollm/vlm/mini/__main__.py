@@ -20,7 +20,7 @@ import torch
 
 from videollm.cache import cached_meta, cached_path, checkpoint_dir, committed_dir
 from videollm.vlm.mini import plots as mini_plots
-from videollm.vlm.mini.diagnose import EYES, colour_readout, lookup, one_object_batch
+from videollm.vlm.mini.diagnose import EYES, colour_readout, lookup, one_object_batch, perfect_eyes
 from videollm.vlm.mini.evaluate import MODES, SOURCES, evaluate, frames_curve, results_table, suite_metric
 from videollm.vlm.mini.model import SUITE_NAMES, MiniVLMConfig, build_model, spec
 from videollm.vlm.mini.sight import probe
@@ -102,9 +102,11 @@ def _report(model, processor, config: MiniVLMConfig, out: Path, ablations: bool,
     (out / "mini_vlm_report.json").write_text(json.dumps({"probe": probes, "frames": curve}, indent=1))
 
 
-def _diagnose(model, processor, config: MiniVLMConfig, out: Path, steps: int, every: int, device) -> None:
+def _diagnose(model, processor, config: MiniVLMConfig, out: Path, steps: int, every: int, suites: bool,
+              device) -> None:
     """The eyes-or-lookup test (:mod:`videollm.vlm.mini.diagnose`): the trained model's colour readout on one-object
-    clips, then a new language model aligned on them through perfect eyes and through the tower's."""
+    clips, then a new language model aligned on them through perfect eyes and through the tower's; with
+    ``suites``, also the recipe's ceiling on the suites (stages 2 and 3 through perfect eyes)."""
     out.mkdir(parents=True, exist_ok=True)
     chance = 100 / len(COLOR_NAMES)
     trained = colour_readout(model, processor, one_object_batch(config, 48, [0, 1]))
@@ -118,6 +120,11 @@ def _diagnose(model, processor, config: MiniVLMConfig, out: Path, steps: int, ev
         curve = ", ".join(f"{s}: {r:.0f}" for s, r in zip(run["step"], run["readout"]))
         print(f"| new, aligned {steps} steps | {label} | 2 | {run['readout'][-1]:.1f} | {curve} |", flush=True)
     mini_plots.lookup_curves(runs, chance).savefig(out / "mini_vlm_lookup.png", dpi=110)
+    if suites:
+        _, table, history = perfect_eyes(config, device=device)
+        seconds = history["instruct"]["seconds"][-1] + history["align"]["seconds"][-1]
+        print(f"\n## The suites through perfect eyes (stages 2 and 3 of the default recipe, trained in "
+              f"{seconds:.0f} s; test splits, option scores)\n\n" + table, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     diag.add_argument("--steps", type=int, default=600, help="alignment steps of each run (default 600)")
     diag.add_argument("--every", type=int, default=100, help="read the colours out every this many steps")
     diag.add_argument("--out", type=Path, default=Path("docs/figures"), help="where the figure goes")
+    diag.add_argument("--suites", action="store_true",
+                      help="also train stages 2 and 3 through perfect eyes and score the suites (about 8 more minutes)")
     for command in (build, ev, rep, diag):
         command.add_argument("--device", default="cpu", help="cpu, cuda, ... (default cpu)")
         command.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's own)")
@@ -167,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "report":
         _report(model, processor, config, args.out, args.ablations, args.device)
     if args.command == "diagnose":
-        _diagnose(model, processor, config, args.out, args.steps, args.every, args.device)
+        _diagnose(model, processor, config, args.out, args.steps, args.every, args.suites, args.device)
     return 0
 
 

@@ -82,25 +82,23 @@ def scene_example(scene, num_frames: int, size: tuple[int, int], patch_size: int
             torch.from_numpy(truth.background), caption(scene, index))
 
 
-def example(suite: str, rng: np.random.Generator, num_frames: int, size: tuple[int, int], patch_size: int):
-    """One fresh example of ``suite``: ``(frames, color, shape, background, record, caption)``
-    (:func:`scene_example` of a new scene of a random cell of the suite, and its question record)."""
-    record, item = fresh_question(suite, rng)
-    frames, color, shape, background, text = scene_example(item.scene, num_frames, size, patch_size)
-    return frames, color, shape, background, record, text
+def scenes_batch(scenes, records: list[dict], num_frames: int, size: tuple[int, int], patch_size: int) -> Batch:
+    """A :class:`Batch` of ``scenes`` (each :func:`scene_example`), with their question ``records`` (or ``[]``)."""
+    parts = [scene_example(scene, num_frames, size, patch_size) for scene in scenes]
+    frames, color, shape, background, captions = zip(*parts)
+    return Batch(torch.stack(frames), torch.stack(color), torch.stack(shape), torch.stack(background),
+                 list(records), list(captions))
 
 
 def draw_batch(config: MiniVLMConfig, batch_size: int, seed, num_frames: int | None = None) -> Batch:
-    """``batch_size`` fresh examples of ``num_frames`` frames (default ``config.num_frames``), suites in turn from a
-    random start (all from ``np.random.default_rng(seed)``)."""
+    """``batch_size`` fresh examples of ``num_frames`` frames (default ``config.num_frames``): new questions of the
+    suites in turn from a random start (:func:`videollm.world.suites.fresh_question`, all from
+    ``np.random.default_rng(seed)``) and their scenes."""
     rng = np.random.default_rng(seed)
     first = int(rng.integers(len(config.suites)))
-    num_frames = int(num_frames or config.num_frames)
-    parts = [example(config.suites[(first + b) % len(config.suites)], rng, num_frames, config.size,
-                     config.patch_size) for b in range(batch_size)]
-    frames, color, shape, background, records, captions = zip(*parts)
-    return Batch(torch.stack(frames), torch.stack(color), torch.stack(shape), torch.stack(background),
-                 list(records), list(captions))
+    drawn = [fresh_question(config.suites[(first + b) % len(config.suites)], rng) for b in range(batch_size)]
+    return scenes_batch([item.scene for _, item in drawn], [record for record, _ in drawn],
+                        int(num_frames or config.num_frames), config.size, config.patch_size)
 
 
 class _Batches(torch.utils.data.IterableDataset):

@@ -20,6 +20,7 @@ Lecture: `lectures/05_llava_ov_qwen2_vl.ipynb` §12.
 
 from __future__ import annotations
 
+import hashlib
 from contextlib import nullcontext
 from dataclasses import replace
 
@@ -28,12 +29,15 @@ import torch
 
 from videollm.vlm.mini.align import align, caption_batch
 from videollm.vlm.mini.batches import video_pixels
-from videollm.vlm.mini.data import Batch, scene_example
-from videollm.vlm.mini.model import MiniVLMConfig, build_model
+from videollm.vlm.mini.data import Batch, scenes_batch
+from videollm.vlm.mini.evaluate import results_table
+from videollm.vlm.mini.model import SUITE_NAMES, MiniVLMConfig, build_model
 from videollm.vlm.mini.sight import targets, token_shares, vision_stage, word_ids
-from videollm.world.scenarios import SCENE_BACKGROUNDS
-from videollm.world.scenes import TEXTURES, TOPICS, SceneBuilder
-from videollm.world.shapes import COLOR_NAMES, SHAPES
+from videollm.vlm.mini.train import train_stages
+from videollm.world.scenarios import Context, add_mover
+from videollm.world.scenes import TOPICS
+from videollm.world.shapes import COLOR_NAMES
+from videollm.world.suites import load_questions, scene_for
 
 #: How strongly a ground-truth token holds its colour words, against its background vector.
 SCALE = 3.0
@@ -42,14 +46,11 @@ EYES = ("truth", "tower")
 
 def one_object_scene(rng: np.random.Generator, num_frames: int = 32):
     """A scene of ``num_frames`` frames (4 fps, 96x128) with one object bouncing in front of one of the suites'
-    backgrounds: a random shape, colour and texture, 14-20 pixels, as the suites' objects are."""
-    b = SceneBuilder(num_frames, 4.0, 96, 128, str(rng.choice(SCENE_BACKGROUNDS)), rng)
-    size = int(rng.integers(14, 21))
-    margin = size // 2 + 1
-    velocity = rng.integers(-2, 3, size=2)
-    b.add_object(str(rng.choice(SHAPES)), str(rng.choice(COLOR_NAMES)), size,
-                 (int(rng.integers(margin, 128 - margin)), int(rng.integers(margin + 10, 96 - margin))),
-                 (int(velocity[0]), int(velocity[1])), texture=str(rng.choice(TEXTURES, p=[0.5, 0.25, 0.25])))
+    backgrounds, made as the suites make theirs (:func:`videollm.world.scenarios.add_mover`: a random shape,
+    colour and texture, 14-20 pixels)."""
+    ctx = Context(rng, num_options=1, seconds=num_frames / 4.0)
+    b = ctx.builder()
+    add_mover(b, rng, ctx, str(rng.choice(COLOR_NAMES)))
     return b.build()
 
 
@@ -58,11 +59,8 @@ def one_object_batch(config: MiniVLMConfig, batch_size: int, seed) -> Batch:
     and captions (:class:`~videollm.vlm.mini.data.Batch`, no question records); all from
     ``np.random.default_rng(seed)``."""
     rng = np.random.default_rng(seed)
-    parts = [scene_example(one_object_scene(rng), config.num_frames, config.size, config.patch_size)
-             for _ in range(batch_size)]
-    frames, color, shape, background, captions = zip(*parts)
-    return Batch(torch.stack(frames), torch.stack(color), torch.stack(shape), torch.stack(background), [],
-                 list(captions))
+    scenes = [one_object_scene(rng) for _ in range(batch_size)]
+    return scenes_batch(scenes, [], config.num_frames, config.size, config.patch_size)
 
 
 def object_colours(batch: Batch) -> list[str]:
@@ -77,72 +75,108 @@ def background_vectors(model, processor) -> torch.Tensor:
 
 
 def truth_tokens(batch: Batch, merge: int, colour_words: torch.Tensor, backgrounds: torch.Tensor,
-                 scale: float = SCALE) -> torch.Tensor:
+                 scale: float = SCALE, shape_words: torch.Tensor | None = None) -> torch.Tensor:
     """``(B * T/2 * gh/merge * gw/merge, hidden)``, in the merger's output order: per merged token, ``scale`` times
     the share of its pixels of each colour times that colour word's embedding (``colour_words`` ``(colours,
-    hidden)``), plus the vector of its background (``backgrounds`` ``(backgrounds, hidden)``)."""
+    hidden)``), plus the vector of its background (``backgrounds`` ``(backgrounds, hidden)``); with
+    ``shape_words`` ``(shapes + 1, hidden)`` (the shape words, then "sign"), the same for the shapes too."""
     target = targets(batch, merge)
     shares = token_shares(target["color"], merge)[:, 1:].to(colour_words)  # (N, colours)
     background = target["background"].view(-1, merge * merge, 2)[:, 0, 0]
-    return scale * shares @ colour_words + backgrounds[background]
+    tokens = scale * shares @ colour_words + backgrounds[background]
+    if shape_words is not None:
+        tokens = tokens + scale * token_shares(target["shape"], merge)[:, 1:].to(shape_words) @ shape_words
+    return tokens
+
+
+def _clip_keys(pixels: torch.Tensor, grid_thw: torch.Tensor) -> list[bytes]:
+    """One key per video of a vision-tower call: a digest of its processed pixels ``(t*h*w, dim)`` rows."""
+    rows = pixels.detach().float().cpu().split(grid_thw.prod(-1).tolist())
+    return [hashlib.blake2b(r.contiguous().numpy().tobytes(), digest_size=16).digest() for r in rows]
 
 
 class TruthEyes:
-    """Perfect eyes: while entered, the vision tower's merger outputs the ground-truth tokens
-    (:func:`truth_tokens`) of the batch last given to :meth:`show`, built from the word embeddings as they are
-    when the eyes are made (frozen, so the language model cannot bend them its way)."""
+    """Perfect eyes: while entered, the vision tower's merger outputs, for every clip it has been shown
+    (:meth:`show`), the ground-truth tokens of that clip (:func:`truth_tokens`), built from the word embeddings as
+    they are when the eyes are made (frozen, so the language model cannot bend them its way).
 
-    def __init__(self, model, processor, scale: float = SCALE):
+    The eyes recognise a clip by its pixels (a digest of what the processor makes of its frames), so any code
+    that runs the real forward (training stages, option scoring, ``model.generate``) sees through them, in any
+    batch order and with clips repeated. A clip they were not shown is an error. ``shapes``: the tokens hold the
+    shape words too (the suites' questions name shapes), else only the colours (the captions' readout).
+    """
+
+    def __init__(self, model, processor, scale: float = SCALE, shapes: bool = False):
         embed = model.get_input_embeddings().weight.detach().clone()
-        self.model, self.scale = model, scale
+        self.model, self.processor, self.scale = model, processor, scale
         self.merge = model.model.visual.spatial_merge_size
-        self.colour_words = embed[word_ids(processor)["color"]]
+        words = word_ids(processor)
+        self.colour_words = embed[words["color"]]
+        self.shape_words = embed[words["shape"]] if shapes else None
         self.backgrounds = background_vectors(model, processor)
-        self.tokens: torch.Tensor | None = None
-        self._handle = None
+        self.known: dict[bytes, torch.Tensor] = {}
+        self._keys: list[bytes] = []  # the clips of the vision-tower call under way
+        self._handles = []
 
-    def show(self, batch: Batch, repeat: int = 1) -> None:
-        """The tokens of ``batch``'s clips, each clip's repeated ``repeat`` times in a row (clip 0 ``repeat``
-        times, then clip 1, ...), as a batch of several texts about each clip lists its videos."""
-        tokens = truth_tokens(batch, self.merge, self.colour_words, self.backgrounds, self.scale)
-        self.tokens = tokens.view(len(batch.frames), -1, tokens.shape[-1]).repeat_interleave(repeat, 0).flatten(0, 1)
+    def show(self, batch: Batch, add: bool = False) -> None:
+        """Learn the tokens of ``batch``'s clips (replacing the clips shown before, unless ``add``)."""
+        tokens = truth_tokens(batch, self.merge, self.colour_words, self.backgrounds, self.scale, self.shape_words)
+        pixels, grid = video_pixels(self.processor, batch.frames)
+        if not add:
+            self.known = {}
+        self.known.update(zip(_clip_keys(pixels, grid), tokens.view(len(batch.frames), -1, tokens.shape[-1])))
+
+    def showing(self, batches):
+        """Each batch of the iterator ``batches``, shown (:meth:`show`) as it is drawn."""
+        for batch in batches:
+            self.show(batch)
+            yield batch
+
+    def _see(self, module, args, kwargs):
+        grid = kwargs["grid_thw"] if "grid_thw" in kwargs else args[1]
+        self._keys = _clip_keys(args[0], grid)
 
     def _hook(self, module, inputs, output):
-        if self.tokens is None or self.tokens.shape != output.shape:
-            raise ValueError(f"TruthEyes: the merger makes {tuple(output.shape)} tokens but the batch shown has "
-                             f"{None if self.tokens is None else tuple(self.tokens.shape)}: show() the batch first")
-        return self.tokens.to(output.device, output.dtype)
+        keys = self._keys
+        missing = sum(key not in self.known for key in keys)
+        if missing:
+            raise ValueError(f"TruthEyes: {missing} of the {len(keys)} clips reaching the vision tower were never "
+                             "shown: show() their batch first")
+        tokens = torch.cat([self.known[key] for key in keys])
+        if tokens.shape != output.shape:
+            raise ValueError(f"TruthEyes: the merger makes {tuple(output.shape)} tokens but the clips' ground truth "
+                             f"has {tuple(tokens.shape)}: show() the batch with its own frame count")
+        return tokens.to(output.device, output.dtype)
 
     def __enter__(self):
-        self._handle = self.model.model.visual.merger.register_forward_hook(self._hook)
+        visual = self.model.model.visual
+        self._handles = [visual.register_forward_pre_hook(self._see, with_kwargs=True),
+                         visual.merger.register_forward_hook(self._hook)]
         return self
 
     def __exit__(self, *exc):
-        self._handle.remove()
+        for handle in self._handles:
+            handle.remove()
 
 
 @torch.no_grad()
-def colour_readout(model, processor, batch: Batch, eyes: TruthEyes | None = None) -> float:
+def colour_readout(model, processor, batch: Batch) -> float:
     """The share (%) of ``batch``'s one-object clips whose caption the model finds likeliest with the object's true
     colour: each caption is scored (summed log-likelihood of its tokens) with every colour word in the object's
-    colour's place. Chance is ``100 / len(COLOR_NAMES)``. With ``eyes``, the ground-truth tokens stand in for the
-    tower's (``eyes`` must be entered)."""
+    colour's place. Chance is ``100 / len(COLOR_NAMES)``. Under entered :class:`TruthEyes` that were shown the
+    batch, the ground-truth tokens stand in for the tower's."""
     truth = object_colours(batch)
     k = len(COLOR_NAMES)
     texts = [text.replace(f"the {colour} ", f"the {c} ") for text, colour in zip(batch.captions, truth)
              for c in COLOR_NAMES]
     pixels, grid = video_pixels(processor, batch.frames)
-    pixels = pixels.view(len(truth), -1, pixels.shape[-1]).repeat_interleave(k, 0).flatten(0, 1)
+    video = model.model.get_video_features(pixels.to(model.device), grid.to(model.device), return_dict=True)
+    video.pooler_output = tuple(clip for clip in video.pooler_output for _ in range(k))  # the tower runs once a clip
     inputs = caption_batch(processor, texts, pixels, grid.repeat_interleave(k, 0))
+    del inputs["pixel_values_videos"]
     labels = inputs.pop("labels").to(model.device)
-    if eyes is not None:
-        saved = eyes.tokens
-        eyes.show(batch, repeat=k)
-    try:
-        logits = model(**{name: v.to(model.device) for name, v in inputs.items()}).logits[:, :-1]
-    finally:
-        if eyes is not None:
-            eyes.tokens = saved
+    logits = model(**{name: v.to(model.device) for name, v in inputs.items()},
+                   mm_encoder_outputs={"video": video}).logits[:, :-1]
     target = labels[:, 1:]
     scored = target != -100
     logp = logits.log_softmax(-1).gather(-1, target.clamp_min(0)[..., None])[..., 0]
@@ -174,22 +208,59 @@ def lookup(config: MiniVLMConfig = MiniVLMConfig(), eyes: str = "truth", steps: 
     out: dict[str, list] = {"step": [], "readout": []}
 
     def read(step: int) -> None:
+        if truth is not None:
+            truth.show(held_out, add=True)  # with the batch being trained on
         was = model.training
         out["step"].append(step)
-        out["readout"].append(colour_readout(model.eval(), processor, held_out, truth))
+        out["readout"].append(colour_readout(model.eval(), processor, held_out))
         model.train(was)
 
     def batches():
         for i in range(steps):
             if i % every == 0:
                 read(i)
-            batch = one_object_batch(short, config.align_batch, [seed, 0, i])
-            if truth is not None:
-                truth.show(batch)
-            yield batch
+            yield one_object_batch(short, config.align_batch, [seed, 0, i])
 
     with truth if truth is not None else nullcontext():
-        history = align(model, processor, batches(), steps, lr=config.align_lr, device=device, progress=progress)
+        history = align(model, processor, truth.showing(batches()) if truth is not None else batches(), steps,
+                        lr=config.align_lr, device=device, progress=progress)
         read(steps)
     out["loss"] = history["loss"]
     return out
+
+
+def question_batch(records: list[dict], config: MiniVLMConfig) -> Batch:
+    """The scenes of question ``records`` (:func:`videollm.world.suites.scene_for`), ``config.num_frames`` frames
+    each with their labels: the clips the suites' questions are about, ready for :meth:`TruthEyes.show`."""
+    return scenes_batch([scene_for(r) for r in records], list(records), config.num_frames, config.size,
+                        config.patch_size)
+
+
+def perfect_eyes(config: MiniVLMConfig = MiniVLMConfig(), split: str = "test", suites=SUITE_NAMES,
+                 modes=("scores",), workers: int = 1, device="cpu", progress: bool = False):
+    """The recipe's ceiling on the suites: a new language model trained by stages 2 and 3 of ``config``
+    (:func:`~videollm.vlm.mini.train.train_stages`, the same scenes, steps and rates) through perfect eyes
+    (:class:`TruthEyes` with colour and shape words; no stage 1, the eyes are given), then scored on the
+    questions of ``split`` through them (:func:`~videollm.vlm.mini.evaluate.results_table`).
+
+    What the frames hold that the tokens do not (the words on signs and cards, a subtitle's name, how an object
+    moves within a token) stays out of reach; everything the questions ask about colours, shapes, counts and
+    order is in the tokens, so where this model answers at chance the language model has not learned the
+    question, whatever the eyes.
+
+    Returns:
+        ``(rows, markdown, history)``: the results table (with random, blind and the frame-limited oracle) and
+        the stages' history.
+    """
+    if not config.fresh:
+        raise ValueError("perfect eyes need the labels of fresh scenes: use a config with fresh=True")
+    config = replace(config, sight_steps=0)  # the eyes are given, not learned
+    model, processor = build_model(config, device)
+    model.mini_vlm_config = config
+    eyes = TruthEyes(model, processor, shapes=True)
+    with eyes:
+        history = train_stages(model, processor, config, device, progress, workers, through=eyes.showing)
+        for suite in suites:
+            eyes.show(question_batch(load_questions(suite, split), config), add=True)
+        rows, table = results_table(model, processor, split, suites=suites, modes=modes)
+    return rows, table, history

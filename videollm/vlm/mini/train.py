@@ -103,31 +103,45 @@ def train(model, processor, batches: Iterable, steps: int = 300, lr: float = 3e-
 
 def train_config(config: MiniVLMConfig = MiniVLMConfig(), device="cpu", progress: bool = False, workers: int = 1):
     """Build the model of ``config`` and train it in three stages, as LLaVA-OneVision and Qwen2-VL are trained,
-    scaled down: (1) the vision tower on the world's per-patch labels (:func:`~videollm.vlm.mini.sight.
-    vision_stage`), (2) alignment on detailed captions (:func:`~videollm.vlm.mini.align.align`), (3)
-    instruction tuning on questions (:func:`train`), fresh scenes at every step unless ``config.fresh`` is
-    False. ``workers`` background processes draw the scenes (the batches do not depend on their number).
+    scaled down (:func:`train_stages`).
 
     Returns:
         ``((model, processor), history)``, ``history`` a dict of each stage's history (``sight``, ``align``,
         ``instruct``; a skipped stage is absent).
     """
     model, processor = build_model(config, device)
+    return (model, processor), train_stages(model, processor, config, device, progress, workers)
+
+
+def train_stages(model, processor, config: MiniVLMConfig, device="cpu", progress: bool = False, workers: int = 1,
+                 through=None) -> dict[str, dict]:
+    """Train ``model`` in place in the three stages of ``config``: (1) the vision tower on the world's per-patch
+    labels (:func:`~videollm.vlm.mini.sight.vision_stage`), (2) alignment on detailed captions
+    (:func:`~videollm.vlm.mini.align.align`), (3) instruction tuning on questions (:func:`train`), fresh scenes
+    at every step unless ``config.fresh`` is False. ``workers`` background processes draw the scenes (the batches
+    do not depend on their number). ``through``: applied to the batch iterators of stages 2 and 3 (e.g.
+    :meth:`videollm.vlm.mini.diagnose.TruthEyes.showing`, to train through perfect eyes).
+
+    Returns:
+        each stage's history: ``sight``, ``align``, ``instruct`` (a skipped stage is absent).
+    """
+    through = through or (lambda batches: batches)
     history = {}
     if config.sight_steps:
         history["sight"] = vision_stage(model, processor, config, workers, device=device, progress=progress)
     if config.align_steps:
         history["align"] = align(model, processor,
-                                 stream(config, config.align_batch, config.align_steps, "align", workers),
+                                 through(stream(config, config.align_batch, config.align_steps, "align", workers)),
                                  config.align_steps, lr=config.align_lr, device=device, progress=progress)
     if config.fresh:
         batches = stream(config, config.batch_size, config.steps, "instruct", workers, config.train_frames)
     else:
         batches = fixed_batches(*training_data(config, "train", progress=progress), config.batch_size, config.seed)
-    history["instruct"] = train(model, processor, batches, steps=config.steps, lr=config.lr,
+    history["instruct"] = train(model, processor, through(batches), steps=config.steps, lr=config.lr,
                                 weight_decay=config.weight_decay, warmup=config.warmup, vision_lr=config.vision_lr,
-                                lm_weight=config.lm_weight, letter_weight=config.letter_weight, device=device, progress=progress)
-    return (model, processor), history
+                                lm_weight=config.lm_weight, letter_weight=config.letter_weight, device=device,
+                                progress=progress)
+    return history
 
 
 def _save(artifact, folder: Path) -> None:
