@@ -30,7 +30,9 @@ How it answers, two ways, both scored by :mod:`videollm.eval` (:mod:`~videollm.v
 What it scores, against random, blind and the frame-limited oracle, with the probe, the ablations and the
 accuracy-against-frames curve, is in the README (unit 05) and ``docs/experiments/05_mini_vlm.md``. Where it fails
 is tested by :mod:`~videollm.vlm.mini.diagnose`: the same language model learns to read an object's colour within
-a few hundred steps through perfect (ground-truth) tokens, and not through the pre-trained tower's.
+a few hundred steps through perfect (ground-truth) tokens, and not through the pre-trained tower's; and trained
+through perfect tokens on the suites' questions (:func:`~videollm.vlm.mini.diagnose.perfect_eyes`), it still
+answers at chance: it does not learn which object a question names.
 
 Command line (``make data`` runs the first; it loads the committed weights when they match the config)::
 
@@ -38,15 +40,15 @@ Command line (``make data`` runs the first; it loads the committed weights when 
     $ python -m videollm.vlm.mini info
     $ python -m videollm.vlm.mini evaluate [--split test] [--no-tasks] [--modes scores generate]
     $ python -m videollm.vlm.mini report [--ablations] [--out docs/figures]
-    $ python -m videollm.vlm.mini diagnose [--steps 600]
+    $ python -m videollm.vlm.mini diagnose [--steps 600] [--suites]
     $ python -m videollm.vlm.mini commit
 
 Modules: ``model`` (:class:`~videollm.vlm.mini.model.MiniVLMConfig`, ``build_model``), ``data`` (fresh examples,
 the stream, the fixed training questions), ``sight`` (stage 1 and the probe), ``align`` (stage 2), ``batches``
 (prompts, option rows and scores, reply rows), ``train`` (stage 3, the three stages chained, ``pretrained``,
-``cached_model``), ``optim`` (the stages' schedule and optimiser step), ``evaluate`` (``predict``, ``generate``, ``evaluate``,
-``results_table``, ``frames_curve``), ``diagnose`` (eyes or lookup), ``plots`` (probe, losses, frames curve, the
-diagnostic's curves), ``__main__`` (the command line).
+``cached_model``), ``optim`` (the stages' schedule and optimiser step), ``evaluate`` (``predict``, ``generate``,
+``evaluate``, ``results_table``, ``frames_curve``), ``diagnose`` (eyes or lookup, and the suites through perfect
+eyes), ``plots`` (probe, losses, frames curve, the diagnostic's curves), ``__main__`` (the command line).
 
 Lecture: `lectures/05_llava_ov_qwen2_vl.ipynb` §12.
 """

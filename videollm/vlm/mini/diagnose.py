@@ -15,6 +15,11 @@ and :func:`colour_readout` asks which colour it writes. The alignment runs twice
 
 If the language model learns the colours with perfect eyes and not with the tower's, the eyes are what is missing.
 
+A caption of one object needs no more than *which* colour is in the clip. The suites' questions need the lookup
+proper ("What colour is the triangle?" among several objects, a count, an order): :func:`perfect_eyes` trains
+stages 2 and 3 of the recipe through perfect eyes that hold the shape words too and scores the suites through
+them, the ceiling of the recipe's language side whatever the tower.
+
 Lecture: `lectures/05_llava_ov_qwen2_vl.ipynb` §12.
 """
 
