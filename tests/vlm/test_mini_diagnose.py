@@ -69,6 +69,22 @@ def test_truth_tokens_with_shapes_add_the_shape_words(tiny, batch):
         torch.testing.assert_close(cosine, torch.ones_like(cosine))
 
 
+def test_presence_tokens_hold_the_words_at_full_weight_wherever_the_object_is(tiny, batch):
+    model, processor = tiny
+    eyes = diagnose.TruthEyes(model, processor)
+    merge = model.model.visual.spatial_merge_size
+    by_area = diagnose.truth_tokens(batch, merge, eyes.colour_words, eyes.backgrounds).view(4, -1, TINY.hidden)
+    full = diagnose.truth_tokens(batch, merge, eyes.colour_words, eyes.backgrounds, presence=True)
+    full = full.view(4, -1, TINY.hidden)
+    for i, colour in enumerate(diagnose.object_colours(batch)):
+        background = eyes.backgrounds[int(batch.background[i, 0])]
+        touched = (by_area[i] - background).norm(dim=-1) > 1e-6
+        word = diagnose.SCALE * eyes.colour_words[COLOR_NAMES.index(colour)]
+        torch.testing.assert_close(full[i][touched] - background, word.expand(int(touched.sum()), -1))
+        torch.testing.assert_close(full[i][~touched], by_area[i][~touched])
+        assert (by_area[i][touched] - background).norm(dim=-1).max() < word.norm(), "area weights are fainter"
+
+
 def test_truth_eyes_replace_the_mergers_output_only_while_entered(tiny, batch):
     model, processor = tiny
     pixels, grid = video_pixels(processor, batch.frames)
@@ -125,23 +141,63 @@ def test_perfect_eyes_train_the_stages_through_the_eyes_and_score_every_suite(mo
     2 and 3 see every batch through the eyes, and the results table scores the test questions through them."""
     import videollm.vlm.mini.evaluate as evaluate
 
-    seen = []
-    show = diagnose.TruthEyes.show
+    shown, replaced = [], []
+    show, hook = diagnose.TruthEyes.show, diagnose.TruthEyes._hook
 
-    def spy(self, batch, add=False):
-        seen.append(len(batch.frames))
+    def spy_show(self, batch, add=False):
+        shown.append(len(batch.frames))
         return show(self, batch, add)
 
-    monkeypatch.setattr(diagnose.TruthEyes, "show", spy)
+    def spy_hook(self, module, inputs, output):
+        tokens = hook(self, module, inputs, output)
+        replaced.append(len(tokens))
+        return tokens
+
+    def scored_through_the_eyes(model, *args, **kwargs):
+        assert model.model.visual.merger._forward_hooks, "the suites must be scored through the eyes"
+        return evaluate.results_table(model, *args, **kwargs)
+
+    monkeypatch.setattr(diagnose.TruthEyes, "show", spy_show)
+    monkeypatch.setattr(diagnose.TruthEyes, "_hook", spy_hook)
+    monkeypatch.setattr(diagnose, "results_table", scored_through_the_eyes)
     few = dataclasses.replace(TINY, align_steps=2, steps=2, align_batch=2, batch_size=2, train_frames=(4,))
     monkeypatch.setattr(diagnose, "load_questions", lambda suite, split: evaluate.load_questions(suite, split)[:3])
     monkeypatch.setattr(evaluate, "frame_set", _few_frames)
     rows, table, history = diagnose.perfect_eyes(few, suites=("perception",), workers=0)
     assert "sight" not in history and len(history["align"]["step"]) == 2 and len(history["instruct"]["step"]) == 2
-    assert seen == [2, 2, 2, 2, 3], "two caption batches, two question batches, then the test questions"
+    assert shown == [2, 2, 2, 2, 3], "two caption batches, two question batches, then the test questions"
+    tokens = 2 * (TINY.size[0] // TINY.patch_size // TINY.merge) ** 2  # 4 frames: 2 temporal patches
+    # stage 2: one tower call a step; stage 3: option scores and the letter loss; then the 3 test clips, scored once
+    assert replaced == [2 * tokens] * 6 + [3 * tokens], "every tower call of training and scoring went through the eyes"
     assert rows[0]["suite"] == "perception" and rows[0]["n"] == 3 and "| perception | all |" in table
     with pytest.raises(ValueError, match="fresh=True"):
         diagnose.perfect_eyes(dataclasses.replace(few, fresh=False))
+
+
+def test_truth_eyes_guard_their_hooks(tiny, batch):
+    model, processor = tiny
+    eyes = diagnose.TruthEyes(model, processor)
+    visual = model.model.visual
+    with eyes:
+        with pytest.raises(RuntimeError, match="already entered"):
+            eyes.__enter__()
+        eyes.show(batch)
+        pixels, grid = video_pixels(processor, batch.frames)
+        hidden = visual(pixels, grid).last_hidden_state
+        with pytest.raises(ValueError, match="outside a call of the vision tower"):
+            visual.merger(torch.zeros(len(hidden) * 4, TINY.vision_dim))  # no stale clips from the last call
+    assert not visual.merger._forward_hooks and not visual._forward_pre_hooks, "all hooks removed on exit"
+
+
+def test_truth_eyes_see_a_half_precision_model(batch):
+    model, processor = mini_model.build_model(TINY)
+    model.to(torch.bfloat16)
+    eyes = diagnose.TruthEyes(model, processor)
+    pixels, grid = video_pixels(processor, batch.frames)
+    with eyes:
+        eyes.show(batch)
+        out = model.model.get_video_features(pixels, grid, return_dict=True).pooler_output
+    assert torch.cat(out).dtype == torch.bfloat16
 
 
 def _few_frames(suite, split, num_frames, size, tasks=None, progress=False):

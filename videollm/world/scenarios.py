@@ -137,7 +137,7 @@ def _action_starts(rng: np.random.Generator, count: int, lo: int, hi: int, lengt
 
 
 def add_mover(b: SceneBuilder, rng: np.random.Generator, ctx: Context, color: str, shape: str | None = None,
-               **kwargs) -> int:
+              **kwargs) -> int:
     """A bouncing object at a random place, solid half the time, else striped or checked, 14-20 pixels (a random
     shape unless ``shape``); its index in ``b``. The suites' objects are made this way."""
     shape = shape or str(rng.choice(SHAPES))

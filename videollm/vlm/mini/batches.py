@@ -146,6 +146,17 @@ def option_batch(enc: Encoded, idx: Sequence[int], pixel_values: torch.Tensor, g
             "answer": answer, "num_options": num_options}
 
 
+def shared_video_features(model, pixel_values: torch.Tensor, grid_thw: torch.Tensor, rows: torch.Tensor):
+    """The vision tower's output for ``len(grid_thw)`` videos, run once each (``model.model.get_video_features``),
+    with one entry of ``pooler_output`` per text row: row ``r`` gets video ``rows[r]``'s tokens. Pass it to the
+    real forward as ``mm_encoder_outputs={"video": ...}`` for rows that share videos (options, candidate
+    captions), so that the tower does not run once per row."""
+    video = model.model.get_video_features(pixel_values, grid_thw, return_dict=True)
+    per_video = video.pooler_output
+    video.pooler_output = tuple(per_video[v] for v in rows.tolist())
+    return video
+
+
 def option_scores(model, batch: dict[str, Any]) -> torch.Tensor:
     """``(B, k_max)`` summed log-probabilities of each option's tokens given the video and the question
     (``-inf`` where a question has fewer options).
@@ -154,10 +165,8 @@ def option_scores(model, batch: dict[str, Any]) -> torch.Tensor:
     real forward as ``mm_encoder_outputs`` (one copy per option row), and ``logits_to_keep`` limits the LM head
     to the option positions.
     """
-    video = model.model.get_video_features(batch["pixel_values_videos"], batch["question_grid_thw"],
-                                           return_dict=True)
-    per_question = video.pooler_output
-    video.pooler_output = tuple(per_question[q] for q in batch["row_question"].tolist())
+    video = shared_video_features(model, batch["pixel_values_videos"], batch["question_grid_thw"],
+                                  batch["row_question"])
     keep = batch["keep"]
     logits = model(**batch["inputs"], mm_encoder_outputs={"video": video}, logits_to_keep=keep).logits
     row_scores = answer_log_likelihood(logits, batch["target"])  # (R,)

@@ -83,7 +83,8 @@ def scene_example(scene, num_frames: int, size: tuple[int, int], patch_size: int
 
 
 def scenes_batch(scenes, records: list[dict], num_frames: int, size: tuple[int, int], patch_size: int) -> Batch:
-    """A :class:`Batch` of ``scenes`` (each :func:`scene_example`), with their question ``records`` (or ``[]``)."""
+    """A :class:`Batch` of ``B`` ``scenes`` (each :func:`scene_example`): frames ``(B, T, 3, h, w)`` uint8, labels
+    ``(B, T, gh, gw, classes)``, backgrounds ``(B, T)``, captions, and the scenes' question ``records`` (or ``[]``)."""
     parts = [scene_example(scene, num_frames, size, patch_size) for scene in scenes]
     frames, color, shape, background, captions = zip(*parts)
     return Batch(torch.stack(frames), torch.stack(color), torch.stack(shape), torch.stack(background),

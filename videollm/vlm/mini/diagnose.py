@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from videollm.vlm.mini.align import align, caption_batch
-from videollm.vlm.mini.batches import video_pixels
+from videollm.vlm.mini.batches import shared_video_features, video_pixels
 from videollm.vlm.mini.data import Batch, scenes_batch
 from videollm.vlm.mini.evaluate import results_table
 from videollm.vlm.mini.model import SUITE_NAMES, MiniVLMConfig, build_model
@@ -80,24 +80,35 @@ def background_vectors(model, processor) -> torch.Tensor:
 
 
 def truth_tokens(batch: Batch, merge: int, colour_words: torch.Tensor, backgrounds: torch.Tensor,
-                 scale: float = SCALE, shape_words: torch.Tensor | None = None) -> torch.Tensor:
+                 scale: float = SCALE, shape_words: torch.Tensor | None = None, presence: bool = False) -> torch.Tensor:
     """``(B * T/2 * gh/merge * gw/merge, hidden)``, in the merger's output order: per merged token, ``scale`` times
     the share of its pixels of each colour times that colour word's embedding (``colour_words`` ``(colours,
     hidden)``), plus the vector of its background (``backgrounds`` ``(backgrounds, hidden)``); with
-    ``shape_words`` ``(shapes + 1, hidden)`` (the shape words, then "sign"), the same for the shapes too."""
+    ``shape_words`` ``(shapes + 1, hidden)`` (the shape words, then "sign"), the same for the shapes too.
+
+    ``presence``: every token an object touches holds its words at full weight (the shares renormalised over the
+    token's object pixels), instead of in proportion to the area the object covers. The suites' objects cover a
+    few percent of a merged token (median colour share 0.08 on the attribute questions), so area-weighted words
+    are faint against the background vector."""
     target = targets(batch, merge)
-    shares = token_shares(target["color"], merge)[:, 1:].to(colour_words)  # (N, colours)
     background = target["background"].view(-1, merge * merge, 2)[:, 0, 0]
-    tokens = scale * shares @ colour_words + backgrounds[background]
-    if shape_words is not None:
-        tokens = tokens + scale * token_shares(target["shape"], merge)[:, 1:].to(shape_words) @ shape_words
+    tokens = backgrounds[background].clone()
+    for key, words in (("color", colour_words), ("shape", shape_words)):
+        if words is not None:
+            shares = token_shares(target[key], merge)[:, 1:].to(words)  # (N, classes)
+            if presence:
+                shares = shares / shares.sum(-1, keepdim=True).clamp_min(1e-6)
+            tokens = tokens + scale * shares @ words
     return tokens
 
 
 def _clip_keys(pixels: torch.Tensor, grid_thw: torch.Tensor) -> list[bytes]:
-    """One key per video of a vision-tower call: a digest of its processed pixels ``(t*h*w, dim)`` rows."""
-    rows = pixels.detach().float().cpu().split(grid_thw.prod(-1).tolist())
-    return [hashlib.blake2b(r.contiguous().numpy().tobytes(), digest_size=16).digest() for r in rows]
+    """One key per video of a vision-tower call: a digest of its grid and its processed pixels ``(t*h*w, dim)``.
+    The pixels are copied to the host: a diagnostic's cost, not a training path's."""
+    rows = pixels.detach().cpu().split(grid_thw.prod(-1).tolist())
+    return [hashlib.blake2b(bytes(str(g), "ascii") + r.contiguous().view(-1).view(torch.uint8).numpy().tobytes(),
+                            digest_size=16).digest()
+            for g, r in zip(grid_thw.tolist(), rows)]
 
 
 class TruthEyes:
@@ -108,25 +119,28 @@ class TruthEyes:
     The eyes recognise a clip by its pixels (a digest of what the processor makes of its frames), so any code
     that runs the real forward (training stages, option scoring, ``model.generate``) sees through them, in any
     batch order and with clips repeated. A clip they were not shown is an error. ``shapes``: the tokens hold the
-    shape words too (the suites' questions name shapes), else only the colours (the captions' readout).
+    shape words too (the suites' questions name shapes), else only the colours (the captions' readout);
+    ``presence``: each word at full weight wherever its object is (:func:`truth_tokens`).
     """
 
-    def __init__(self, model, processor, scale: float = SCALE, shapes: bool = False):
+    def __init__(self, model, processor, scale: float = SCALE, shapes: bool = False, presence: bool = False):
         embed = model.get_input_embeddings().weight.detach().clone()
-        self.model, self.processor, self.scale = model, processor, scale
+        self.model, self.processor, self.scale, self.presence = model, processor, scale, presence
         self.merge = model.model.visual.spatial_merge_size
         words = word_ids(processor)
         self.colour_words = embed[words["color"]]
         self.shape_words = embed[words["shape"]] if shapes else None
         self.backgrounds = background_vectors(model, processor)
         self.known: dict[bytes, torch.Tensor] = {}
-        self._keys: list[bytes] = []  # the clips of the vision-tower call under way
+        self._keys: list[bytes] | None = None  # the clips of the vision-tower call under way
         self._handles = []
 
     def show(self, batch: Batch, add: bool = False) -> None:
         """Learn the tokens of ``batch``'s clips (replacing the clips shown before, unless ``add``)."""
-        tokens = truth_tokens(batch, self.merge, self.colour_words, self.backgrounds, self.scale, self.shape_words)
+        tokens = truth_tokens(batch, self.merge, self.colour_words, self.backgrounds, self.scale, self.shape_words,
+                              self.presence)
         pixels, grid = video_pixels(self.processor, batch.frames)
+        pixels = pixels.to(self.model.model.visual.dtype)  # as the model casts them before its tower sees them
         if not add:
             self.known = {}
         self.known.update(zip(_clip_keys(pixels, grid), tokens.view(len(batch.frames), -1, tokens.shape[-1])))
@@ -138,15 +152,20 @@ class TruthEyes:
             yield batch
 
     def _see(self, module, args, kwargs):
+        pixels = args[0] if args else kwargs["hidden_states"]
         grid = kwargs["grid_thw"] if "grid_thw" in kwargs else args[1]
-        self._keys = _clip_keys(args[0], grid)
+        self._keys = _clip_keys(pixels, grid)
 
     def _hook(self, module, inputs, output):
-        keys = self._keys
+        keys, self._keys = self._keys, None
+        if keys is None:
+            raise ValueError("TruthEyes: the merger was called outside a call of the vision tower; call the tower "
+                             "(model.model.visual or get_video_features), which the eyes watch")
         missing = sum(key not in self.known for key in keys)
         if missing:
             raise ValueError(f"TruthEyes: {missing} of the {len(keys)} clips reaching the vision tower were never "
-                             "shown: show() their batch first")
+                             "shown: show() their batch first (with the frames as the model gets them: the same "
+                             "processor, frame count and dtype)")
         tokens = torch.cat([self.known[key] for key in keys])
         if tokens.shape != output.shape:
             raise ValueError(f"TruthEyes: the merger makes {tuple(output.shape)} tokens but the clips' ground truth "
@@ -154,6 +173,8 @@ class TruthEyes:
         return tokens.to(output.device, output.dtype)
 
     def __enter__(self):
+        if self._handles:
+            raise RuntimeError("TruthEyes are already entered; enter them once at a time")
         visual = self.model.model.visual
         self._handles = [visual.register_forward_pre_hook(self._see, with_kwargs=True),
                          visual.merger.register_forward_hook(self._hook)]
@@ -162,6 +183,7 @@ class TruthEyes:
     def __exit__(self, *exc):
         for handle in self._handles:
             handle.remove()
+        self._handles, self._keys = [], None
 
 
 @torch.no_grad()
@@ -175,12 +197,11 @@ def colour_readout(model, processor, batch: Batch) -> float:
     texts = [text.replace(f"the {colour} ", f"the {c} ") for text, colour in zip(batch.captions, truth)
              for c in COLOR_NAMES]
     pixels, grid = video_pixels(processor, batch.frames)
-    video = model.model.get_video_features(pixels.to(model.device), grid.to(model.device), return_dict=True)
-    video.pooler_output = tuple(clip for clip in video.pooler_output for _ in range(k))  # the tower runs once a clip
-    inputs = caption_batch(processor, texts, pixels, grid.repeat_interleave(k, 0))
-    del inputs["pixel_values_videos"]
+    rows = torch.arange(len(truth)).repeat_interleave(k)  # the tower runs once a clip, its tokens serve k rows
+    video = shared_video_features(model, pixels.to(model.device), grid.to(model.device), rows)
+    inputs = caption_batch(processor, texts, pixels, grid[rows])
     labels = inputs.pop("labels").to(model.device)
-    logits = model(**{name: v.to(model.device) for name, v in inputs.items()},
+    logits = model(**{name: v.to(model.device) for name, v in inputs.items() if name != "pixel_values_videos"},
                    mm_encoder_outputs={"video": video}).logits[:, :-1]
     target = labels[:, 1:]
     scored = target != -100
@@ -241,17 +262,18 @@ def question_batch(records: list[dict], config: MiniVLMConfig) -> Batch:
                         config.patch_size)
 
 
-def perfect_eyes(config: MiniVLMConfig = MiniVLMConfig(), split: str = "test", suites=SUITE_NAMES,
-                 modes=("scores",), workers: int = 1, device="cpu", progress: bool = False):
+def perfect_eyes(config: MiniVLMConfig = MiniVLMConfig(), presence: bool = True, split: str = "test",
+                 suites=SUITE_NAMES, modes=("scores",), workers: int = 1, device="cpu", progress: bool = False):
     """The recipe's ceiling on the suites: a new language model trained by stages 2 and 3 of ``config``
     (:func:`~videollm.vlm.mini.train.train_stages`, the same scenes, steps and rates) through perfect eyes
-    (:class:`TruthEyes` with colour and shape words; no stage 1, the eyes are given), then scored on the
-    questions of ``split`` through them (:func:`~videollm.vlm.mini.evaluate.results_table`).
+    (:class:`TruthEyes` with colour and shape words, at full weight wherever an object is if ``presence``, else
+    in proportion to its area; no stage 1, the eyes are given), then scored on the questions of ``split``
+    through them (:func:`~videollm.vlm.mini.evaluate.results_table`).
 
-    What the frames hold that the tokens do not (the words on signs and cards, a subtitle's name, how an object
-    moves within a token) stays out of reach; everything the questions ask about colours, shapes, counts and
-    order is in the tokens, so where this model answers at chance the language model has not learned the
-    question, whatever the eyes.
+    What the frames hold that the tokens do not (the words on signs and cards, how an object moves within a
+    token) stays out of reach, as do subtitles (never given to the model); what the questions ask about colours,
+    shapes, counts and order is in the tokens, so where this model answers at chance the language model has not
+    learned the question from these tokens.
 
     Returns:
         ``(rows, markdown, history)``: the results table (with random, blind and the frame-limited oracle) and
@@ -262,7 +284,7 @@ def perfect_eyes(config: MiniVLMConfig = MiniVLMConfig(), split: str = "test", s
     config = replace(config, sight_steps=0)  # the eyes are given, not learned
     model, processor = build_model(config, device)
     model.mini_vlm_config = config
-    eyes = TruthEyes(model, processor, shapes=True)
+    eyes = TruthEyes(model, processor, shapes=True, presence=presence)
     with eyes:
         history = train_stages(model, processor, config, device, progress, workers, through=eyes.showing)
         for suite in suites:

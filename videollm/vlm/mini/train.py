@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -114,7 +114,7 @@ def train_config(config: MiniVLMConfig = MiniVLMConfig(), device="cpu", progress
 
 
 def train_stages(model, processor, config: MiniVLMConfig, device="cpu", progress: bool = False, workers: int = 1,
-                 through=None) -> dict[str, dict]:
+                 through: Callable[[Iterator], Iterator] | None = None) -> dict[str, dict]:
     """Train ``model`` in place in the three stages of ``config``: (1) the vision tower on the world's per-patch
     labels (:func:`~videollm.vlm.mini.sight.vision_stage`), (2) alignment on detailed captions
     (:func:`~videollm.vlm.mini.align.align`), (3) instruction tuning on questions (:func:`train`), fresh scenes
