@@ -17,8 +17,9 @@ If the language model learns the colours with perfect eyes and not with the towe
 
 A caption of one object needs no more than *which* colour is in the clip. The suites' questions need the lookup
 proper ("What colour is the triangle?" among several objects, a count, an order): :func:`perfect_eyes` trains
-stages 2 and 3 of the recipe through perfect eyes that hold the shape words too and scores the suites through
-them, the ceiling of the recipe's language side whatever the tower.
+stages 2 and 3 of the recipe through perfect eyes that hold the shape words too (weighted by area or at full
+strength, ``presence``) and scores the suites through them: what the recipe's language side can reach when the
+eyes cannot fail.
 
 Lecture: `lectures/05_llava_ov_qwen2_vl.ipynb` §12.
 """
