@@ -38,7 +38,9 @@ def test_the_registry_and_the_repository_list_the_same_lectures_labs_and_package
     assert lab_names() == sorted(u.lab for u in READY)
     assert sorted(p.name for p in (ROOT / "labs").iterdir() if p.is_dir()) == sorted(u.lab for u in READY)
     packages = {p.parent.name for p in (ROOT / "videollm").glob("*/__init__.py")}
-    assert packages == {u.package for u in READY}, "every package under videollm/ belongs to one ready unit"
+    assert packages >= {u.package for u in READY}, "every ready unit has its package under videollm/"
+    # a unit under construction may have its package before its lecture and lab; no package is anyone's else
+    assert packages <= {u.package for u in UNITS}, "every package under videollm/ belongs to one unit"
 
 
 def test_a_lab_is_found_by_its_former_name():
@@ -77,6 +79,7 @@ def _sections(lecture: Path) -> set[int]:
 def test_every_module_of_a_unit_package_names_the_lecture_sections_it_serves():
     # d2l's "defined in section ...", one line per module (a module holds one idea): `Lecture: `<notebook>` §a, §b-c.`
     problems = []
+    building = {u.lecture for u in UNITS if not u.ready}
     modules = sorted((ROOT / "videollm").glob("*/**/*.py")) + sorted((ROOT / "videollm").glob("*.py"))
     for path in modules:
         if path.name == "__init__.py" and path.parent.name != "mini":
@@ -92,7 +95,8 @@ def test_every_module_of_a_unit_package_names_the_lecture_sections_it_serves():
             problems.append(f"{path.relative_to(ROOT)}: cannot read every reference of {line.group(0)!r}")
         for notebook, sections in refs:
             if not (ROOT / notebook).exists():
-                problems.append(f"{path.relative_to(ROOT)}: {notebook} does not exist")
+                if notebook not in building:  # a unit under construction writes its lecture after its code
+                    problems.append(f"{path.relative_to(ROOT)}: {notebook} does not exist")
                 continue
             have = _sections(ROOT / notebook)
             for first, last in re.findall(r"§(\d+)(?:–(\d+))?", sections):
