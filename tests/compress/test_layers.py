@@ -135,3 +135,21 @@ def test_keep_indices_are_the_best_in_temporal_order_ties_to_the_earlier():
         keep_indices(scores, 0)
     with pytest.raises(ValueError, match="1-D"):
         keep_indices(scores[None], 2)
+
+
+def official_adakv(scores, ratio):
+    """The official 'adakv' allocation (StandardVidLangKVCache.budget_allocation @ 39223a6), step for step."""
+    L, k = scores.shape
+    budget = int(max(1, ratio * k) * L)
+    counts = torch.ones(L)
+    for index in scores.reshape(-1).topk(budget).indices.tolist():
+        counts[index // k] += 1
+    return L * ratio * counts / counts.sum()
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("ratio", [0.05, 0.25, 0.5])
+def test_code_rule_matches_the_official_allocation(seed, ratio):
+    scores = torch.rand(6, 40, generator=torch.Generator().manual_seed(seed)) ** 3
+    scores[seed % 6] *= 3  # one layer looks harder
+    assert torch.allclose(layer_ratios(scores, ratio, smoothing=1), official_adakv(scores, ratio), atol=1e-6)

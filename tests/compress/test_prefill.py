@@ -5,10 +5,9 @@ import copy
 import numpy as np
 import pytest
 import torch
-from transformers.cache_utils import DynamicCache
 
 from videollm.compress import baselines
-from videollm.compress.cache import ATTENTION, GuidedCache, text_layers, watching
+from videollm.compress.cache import ATTENTION, GuidedCache, lower_right_attention, text_layers, watching
 from videollm.compress.evict import keep_indices
 from videollm.compress.layers import question_scores
 from videollm.compress.prefill import METHODS, Budget, budget_ratio, continue_logits, embed_video_input, prefill
@@ -125,6 +124,11 @@ def test_a_bfloat16_model_compresses(setup):
     logits = continue_logits(model, done, video)
     assert logits.dtype == torch.bfloat16 and torch.isfinite(logits.float()).all()
     assert done.cache.layers[0].keys.dtype == torch.bfloat16
+    reference = prefill(copy.deepcopy(setup[0]), embed_video_input(setup[0], inputs["input_ids"],
+                        inputs["pixel_values_videos"], inputs["video_grid_thw"]), Budget(ratio=0.25))
+    # the question's scores agree to bfloat16's precision (the random model's near-ties may still flip choices)
+    for got, want in zip(done.cache.scores, reference.cache.scores):
+        assert got.dtype == torch.float32 and torch.allclose(got, want, rtol=5e-2, atol=1e-2)
 
 
 def test_watching_switches_attention_and_undoes_it(setup):
@@ -201,6 +205,118 @@ def test_baseline_choices():
         baselines.uniform_tokens(10, 1.5)
 
 
-def test_the_full_cache_is_a_dynamic_cache():
-    # GuidedCache stays a DynamicCache, so generate() and every model that takes one accepts it
-    assert issubclass(GuidedCache, DynamicCache)
+def test_every_layers_scores_are_the_questions_renormalised_attention(setup):
+    # an independent reading for all layers: eager attention's weights over [text, chunk, question] (the whole video
+    # one chunk), the question's rows restricted to the chunk's columns and renormalised, summed, averaged over heads
+    model, _, _, video = setup
+    done = prefill(model, video, Budget(ratio=0.5, patches_per_chunk=8, temporal=None))
+    q0, q1 = video.end, video.embeds.shape[1]
+    shift = video.positions[0, 0, q0] - video.positions[0, 0, video.end - 1] - 1
+    embeds = torch.cat([video.embeds[:, :video.end], video.embeds[:, q0:q1]], 1)
+    positions = torch.cat([video.positions[..., :video.end], video.positions[..., q0:q1] - shift], -1)
+    eager = copy.deepcopy(model)
+    eager.set_attn_implementation("eager")
+    with torch.no_grad():
+        out = eager.model.language_model(inputs_embeds=embeds, position_ids=positions, output_attentions=True)
+    for layer, weights in enumerate(out.attentions):  # (1, heads, L, L)
+        rows = weights[0, :, video.end:, video.start:video.end]
+        want = (rows / rows.sum(-1, keepdim=True)).sum(1).mean(0)
+        assert torch.allclose(done.cache.scores[layer], want, atol=1e-5), layer
+
+
+def test_lower_right_attention_is_causal_attention_aligned_at_the_last_key():
+    g = torch.Generator().manual_seed(0)
+    query, key, value = (torch.randn(2, 4, 3, 8, generator=g), torch.randn(2, 2, 7, 8, generator=g),
+                         torch.randn(2, 2, 7, 8, generator=g))
+    out, _ = lower_right_attention(None, query, key, value, None, scaling=0.5)
+    logits = query @ key.repeat_interleave(2, 1).transpose(-1, -2) * 0.5  # (2, 4, 3, 7)
+    allowed = torch.arange(7)[None] <= torch.arange(3)[:, None] + 4  # query i sees keys up to 7 - 3 + i
+    want = logits.masked_fill(~allowed, float("-inf")).softmax(-1) @ value.repeat_interleave(2, 1)
+    assert out.shape == (2, 3, 4, 8) and torch.allclose(out, want.transpose(1, 2), atol=1e-6)
+    square, _ = lower_right_attention(None, query, key[:, :, :3], value[:, :, :3], None)
+    logits = query @ key[:, :, :3].repeat_interleave(2, 1).transpose(-1, -2) / 8 ** 0.5
+    want = logits.masked_fill(~torch.ones(3, 3, dtype=torch.bool).tril(), float("-inf")).softmax(-1)
+    assert torch.allclose(square, (want @ value[:, :, :3].repeat_interleave(2, 1)).transpose(1, 2), atol=1e-6)
+
+
+def test_qwen25_positions_follow_the_frame_rate():
+    # Qwen2.5-VL times its video positions by second_per_grid_ts = 2 / fps; at 0.5 fps they are 4x further apart
+    torch.manual_seed(0)
+    model, processor = vlm.build_tiny("qwen2_5_vl")
+    model.eval()
+    frames = np.random.default_rng(2).integers(0, 255, (8, 56, 56, 3), dtype=np.uint8)
+    prompt = vlm.chat_prompt(processor, "What happens?", None, video=True)
+    inputs = vlm.prepare_video_inputs(processor, frames, prompt, "qwen2_5_vl", fps=0.5)
+    with torch.no_grad():
+        full = model(**inputs).logits
+    video = embed_video_input(model, inputs["input_ids"], inputs["pixel_values_videos"], inputs["video_grid_thw"],
+                              inputs["second_per_grid_ts"])
+    done = prefill(model, video, Budget(ratio=1.0))
+    assert torch.allclose(continue_logits(model, done, video), full[:, video.end:], atol=1e-5)
+
+
+def test_a_chunk_that_keeps_everything_is_prefilled_whole(setup):
+    model, _, _, video = setup
+    done = prefill(model, video, Budget(ratio=0.95, patches_per_chunk=1))
+    whole = [i for i, share in enumerate(done.chunk_ratios) if share >= 1]
+    assert whole, "expected some chunk's share to reach 1 at ratio 0.95"
+    for i in whole:
+        s, e = done.chunks[i]
+        assert done.kept[i] == [e - s] * len(done.cache.layers)
+        assert all(set(range(s, e)) <= set(held.tolist()) for held in done.cache.token_index)
+    assert torch.isfinite(continue_logits(model, done, video)).all()
+
+
+def test_chunks_that_do_not_divide_the_video(setup):
+    model, _, _, video = setup
+    done = prefill(model, video, Budget(ratio=0.5, patches_per_chunk=3))
+    assert [e - s for s, e in done.chunks] == [12, 12, 8]
+    assert all(len(held) == video.start + sum(c[i] for c in done.kept)
+               for i, held in enumerate(done.cache.token_index))
+
+
+def test_a_compressed_cache_read_outside_watching_is_a_clear_error(setup):
+    model, _, _, video = setup
+    done = prefill(model, video, Budget(ratio=0.25))
+    with pytest.raises(RuntimeError, match="watching"), torch.no_grad():
+        model.model.language_model(inputs_embeds=video.embeds[:, video.end:],
+                                   position_ids=video.positions[..., video.end:], past_key_values=done.cache,
+                                   use_cache=True)
+
+
+def test_watching_is_undone_after_an_error(setup):
+    model = setup[0]
+    attention = text_layers(model)[0].self_attn
+    before, hooks = attention.config._attn_implementation, len(attention._forward_pre_hooks)
+    with pytest.raises(KeyError), watching(model):
+        raise KeyError("inside")
+    assert attention.config._attn_implementation == before and len(attention._forward_pre_hooks) == hooks
+
+
+def test_sliding_window_layers_are_refused(setup):
+    model = copy.deepcopy(setup[0])
+    model.config.text_config.layer_types = ["sliding_attention", "full_attention"]
+    with pytest.raises(ValueError, match="sliding"), watching(model):
+        pass
+
+
+def test_bfloat16_without_compression_matches_the_plain_bfloat16_forward(setup):
+    model, inputs, _, _ = setup
+    model = copy.deepcopy(model).to(torch.bfloat16)
+    with torch.no_grad():
+        full = model(**inputs).logits
+    video = embed_video_input(model, inputs["input_ids"], inputs["pixel_values_videos"], inputs["video_grid_thw"])
+    done = prefill(model, video, Budget(ratio=1.0))
+    assert torch.allclose(continue_logits(model, done, video).float(), full[:, video.end:].float(), atol=2e-2)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU here")
+def test_on_a_gpu(setup):
+    model, inputs, full, _ = setup
+    model = copy.deepcopy(model).to("cuda")
+    video = embed_video_input(model, inputs["input_ids"], inputs["pixel_values_videos"], inputs["video_grid_thw"])
+    assert video.embeds.is_cuda
+    done = prefill(model, video, Budget(ratio=1.0))
+    assert torch.allclose(continue_logits(model, done, video).cpu(), full.logits[:, video.end:], atol=1e-4)
+    done = prefill(model, video, Budget(ratio=0.25))
+    assert done.cache.layers[0].keys.is_cuda and torch.isfinite(continue_logits(model, done, video)).all()

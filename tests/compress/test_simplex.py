@@ -104,3 +104,34 @@ def test_bad_input_gets_a_clear_error(bad, match):
     for fn in (project_capped_simplex, exact_capped_simplex):
         with pytest.raises((ValueError, TypeError), match=match):
             fn(**args)
+
+
+def official_bisection(w, w_min, w_max, target_sum, tol=1e-5, max_iters=100):
+    """The official code's ``bisection_projection`` (retake/qwen2_5_vl.py @ 39223a6), step for step: rescale to
+    the target sum, then halve the bracket on the shift."""
+    import numpy as np
+
+    w = np.asarray(w, dtype=np.float64)
+    q = w / w.sum() * target_sum if w.sum() > 0 else np.full_like(w, target_sum / len(w))
+    lo, hi = q.min() - w_max, q.max() - w_min
+    for _ in range(max_iters):
+        if hi - lo <= tol:
+            break
+        mid = (lo + hi) / 2
+        if np.clip(q - mid, w_min, w_max).sum() > target_sum:
+            lo = mid
+        else:
+            hi = mid
+    return np.clip(q - (lo + hi) / 2, w_min, w_max)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_bisection_matches_the_official_code_on_chunk_ratios(seed):
+    # the chunk ratios r * d / mean(d) already sum to r * n, so the official rescaling changes nothing
+    g = torch.Generator().manual_seed(seed)
+    d = torch.rand(12, generator=g, dtype=torch.float64) ** 3
+    r = 0.25
+    wanted = r * d / d.mean()
+    ours = project_capped_simplex(wanted, r * 12)
+    theirs = torch.from_numpy(official_bisection(wanted.numpy(), 1e-3, 1.0, r * 12))
+    assert (ours - theirs).abs().max() <= 1e-5

@@ -16,7 +16,9 @@ tokens where each is needed, with no retraining:
 - :mod:`~videollm.compress.prefill`: the chunked, question-guided prefill that puts it together, and the
   global budget rule;
 - :mod:`~videollm.compress.baselines`: uniform frames, uniform tokens, ReTaKe's DPSelect keyframes, random
-  eviction and attention top-k with even allocation.
+  eviction and attention top-k with even allocation;
+- :mod:`~videollm.compress.score`: each option's log-likelihood from a compressed cache (options batched);
+- :mod:`~videollm.compress.benchmark`: accuracy and faithfulness against the kept-token budget.
 
 Facts and the differences between the paper and the official code: ``shared/reference/06-adaretake.md``
 (iLearn-Lab/ACL25-AdaReTaKe @ 39223a6). Lecture: `lectures/06_adaretake.ipynb`; lab: ``lab06_adaretake``.

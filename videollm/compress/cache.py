@@ -12,11 +12,15 @@ After the forward, :meth:`GuidedCache.evict` keeps the chosen tokens of the chun
 remembers which tokens of the uncompressed input each layer holds (``token_index``), so a test or a plot can
 ask which ones survived.
 
-Layers that keep different numbers of tokens leave caches of different lengths, which the single causal mask
-transformers builds for all layers does not describe. :func:`watching` therefore also switches the text model to
-:func:`lower_right_attention`: causal attention aligned at the last key (the new tokens see every cached token
-and the earlier new ones), the alignment FlashAttention uses and the official code relies on. It is exact
-without padding, or with padding on the right only.
+Layers that keep different numbers of tokens leave caches of different lengths, which transformers' one
+attention mask for all layers cannot describe. :func:`watching` therefore also switches the text model to
+:func:`lower_right_attention` (unless it already runs FlashAttention, which aligns the same way): causal
+attention aligned at the last key, so the new tokens see every cached token and the earlier new ones, as the
+official code gets from FlashAttention. transformers builds no mask for it, so an attention mask passed to the
+model is not applied: inputs must be unpadded, or padded on the right only (a causal model's real tokens never
+look at the pads after them). Sliding-window layers are refused (they trim the cache themselves).
+
+A compressed cache must be read inside :func:`watching` too; outside it, a forward over it is a clear error.
 
 Lecture: `lectures/06_adaretake.ipynb` §6.
 """
@@ -29,6 +33,7 @@ from contextlib import contextmanager
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.nn.attention.bias import causal_lower_right
 from transformers import AttentionInterface
 from transformers.cache_utils import DynamicCache
 
@@ -43,11 +48,13 @@ def lower_right_attention(module, query: Tensor, key: Tensor, value: Tensor, att
                           scaling: float | None = None, **kwargs):
     """Scaled dot-product attention, causal aligned at the last key: query ``i`` of ``q`` sees keys ``j <= k - q +
     i``. ``query`` ``(B, Hq, q, Dh)``, ``key``/``value`` ``(B, Hkv, k, Dh)`` (grouped heads). The mask
-    transformers passes is ignored (it has one length for all layers). Returns ``((B, q, Hq, Dh), None)``."""
+    transformers passes (none, for this implementation) is ignored. Returns ``((B, q, Hq, Dh), None)``.
+
+    PyTorch's own lower-right causal bias (no dense mask), so the fused kernels stay available on a GPU."""
     q, k = query.shape[2], key.shape[2]
-    mask = torch.ones(q, k, dtype=torch.bool, device=query.device).tril(k - q)
-    out = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, dropout_p=dropout, scale=scaling,
-                                         enable_gqa=query.shape[1] != key.shape[1])
+    bias = {"is_causal": True} if q == k else {"attn_mask": causal_lower_right(q, k)}
+    out = F.scaled_dot_product_attention(query, key, value, dropout_p=dropout, scale=scaling,
+                                         enable_gqa=query.shape[1] != key.shape[1], **bias)
     return out.transpose(1, 2).contiguous(), None
 
 
@@ -69,6 +76,8 @@ class GuidedCache(DynamicCache):
         self.scores: list[Tensor | None] = [None] * self.num_layers
         self._question = 0  # question tokens at the end of the current forward (0: an ordinary forward)
         self._queries: list[Tensor | None] = [None] * self.num_layers
+        self._watched = [False] * self.num_layers  # set by the hook of watching() before each layer's update
+        self.evicted = False  # layers may now differ in length: only watching()'s attention can read them
 
     @contextmanager
     def guided(self, question_length: int):
@@ -88,11 +97,14 @@ class GuidedCache(DynamicCache):
         self.token_index = [torch.cat([held, index.cpu()]) for held in self.token_index]
 
     def update(self, key_states: Tensor, value_states: Tensor, layer_idx: int, *args, **kwargs):
+        watched, self._watched[layer_idx] = self._watched[layer_idx], False
+        if (self.evicted or self._question) and not watched:
+            raise RuntimeError("GuidedCache: this forward runs outside compress.cache.watching(model); a compressed "
+                               "or guided cache must be read inside it (its layers differ in length)")
+        if self._question and key_states.shape[0] != 1:
+            raise ValueError(f"a guided chunk is scored for one input at a time; got a batch of {key_states.shape[0]}")
         keys, values = super().update(key_states, value_states, layer_idx, *args, **kwargs)
         if self._question:
-            if key_states.shape[0] != 1:
-                raise ValueError(f"a guided chunk is scored for one input at a time; got a batch of "
-                                 f"{key_states.shape[0]}")
             q = self._question
             queries = self._queries[layer_idx]
             if queries is None:
@@ -112,21 +124,28 @@ class GuidedCache(DynamicCache):
         if len(keep) != self.num_layers:
             raise ValueError(f"keep needs one count per layer ({self.num_layers}); got {len(keep)}")
         scores = self.scores if scores is None else list(scores)
+        if any(score is None for score in scores):
+            raise RuntimeError("GuidedCache.evict: no scores for some layer; prefill a chunk under guided() first, "
+                               "or pass scores")
+        scores = torch.stack(list(scores)).float().cpu()  # one transfer per chunk; the choice is made on the host
         for layer_idx, (count, score) in enumerate(zip(keep, scores)):
-            if score is None:
-                raise RuntimeError("GuidedCache.evict: no scores for layer "
-                                   f"{layer_idx}; prefill a chunk under guided() first, or pass scores")
             k = len(score)
             index = keep_indices(score, count)
             layer = self.layers[layer_idx]
-            layer.keys = torch.cat([layer.keys[:, :, :-k], gather_tokens(layer.keys[:, :, -k:], index, 2)], 2)
-            layer.values = torch.cat([layer.values[:, :, :-k], gather_tokens(layer.values[:, :, -k:], index, 2)], 2)
+            on_device = index.to(layer.keys.device, non_blocking=True)
+            layer.keys = torch.cat([layer.keys[:, :, :-k], gather_tokens(layer.keys[:, :, -k:], on_device, 2)], 2)
+            layer.values = torch.cat([layer.values[:, :, :-k], gather_tokens(layer.values[:, :, -k:], on_device, 2)],
+                                     2)
             held = self.token_index[layer_idx]
-            self.token_index[layer_idx] = torch.cat([held[:-k], held[-k:][index.cpu()]])
+            self.token_index[layer_idx] = torch.cat([held[:-k], held[-k:][index]])
+        self.evicted = True
 
-    def catch_queries(self, layer_idx: int, queries: Tensor) -> None:
-        """Hand layer ``layer_idx`` the question's rotated queries ``(1, Hq, q, Dh)`` for its next update."""
-        self._queries[layer_idx] = queries
+    def catch_queries(self, layer_idx: int, queries: Tensor | None) -> None:
+        """Tell layer ``layer_idx`` that its next update runs under :func:`watching`, with the question's rotated
+        queries ``(1, Hq, q, Dh)`` when a chunk is being scored."""
+        self._watched[layer_idx] = True
+        if queries is not None:
+            self._queries[layer_idx] = queries
 
     @property
     def question_length(self) -> int:
@@ -144,7 +163,10 @@ def _catch(attention):
 
     def hook(module, args, kwargs):
         cache = kwargs.get("past_key_values")
-        if not isinstance(cache, GuidedCache) or not cache.question_length:
+        if not isinstance(cache, GuidedCache):
+            return
+        if not cache.question_length:
+            cache.catch_queries(module.layer_idx, None)
             return
         hidden = kwargs["hidden_states"] if "hidden_states" in kwargs else args[0]
         q = cache.question_length
@@ -162,16 +184,32 @@ def text_layers(model):
     return model.model.language_model.layers
 
 
+#: Attention implementations that already align causal attention at the last key (kept as they are).
+LOWER_RIGHT = ("flash_attention_2", "flash_attention_3")
+
+
 @contextmanager
 def watching(model):
-    """Within: every attention layer of ``model``'s language model hands a :class:`GuidedCache` under
-    ``guided()`` its question queries, and attention is :func:`lower_right_attention`. Both are undone on exit."""
-    handles = [layer.self_attn.register_forward_pre_hook(_catch(layer.self_attn), with_kwargs=True)
-               for layer in text_layers(model)]
+    """Within: every attention layer of ``model``'s language model hands a :class:`GuidedCache` its question
+    queries (under ``guided()``) and leave to update, and attention is :func:`lower_right_attention` (FlashAttention
+    is kept). Both are undone on exit, also after an error.
+
+    Raises:
+        ValueError: the language model has sliding-window layers (they trim the cache themselves, which the
+            eviction's bookkeeping does not follow; the released Qwen2-VL checkpoints have none).
+    """
     text_config = model.config.text_config
+    sliding = [i for i, kind in enumerate(getattr(text_config, "layer_types", None) or []) if kind != "full_attention"]
+    if sliding:
+        raise ValueError(f"layers {sliding} use sliding-window attention; AdaReTaKe's cache supports full attention "
+                         "only (set use_sliding_window=False, as the released checkpoints do)")
     before = text_config._attn_implementation
-    text_config._attn_implementation = ATTENTION
+    handles = []
     try:
+        handles = [layer.self_attn.register_forward_pre_hook(_catch(layer.self_attn), with_kwargs=True)
+                   for layer in text_layers(model)]
+        if before not in LOWER_RIGHT:
+            text_config._attn_implementation = ATTENTION
         yield model
     finally:
         text_config._attn_implementation = before

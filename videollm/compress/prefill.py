@@ -20,6 +20,15 @@ one a plain forward makes (tested).
 The global budget rule (:func:`budget_ratio`): compress only when the input is longer than the context budget,
 to that budget.
 
+Where this differs from the official code (``retake/qwen2_5_vl.py``, ``longvideo_cache.py``):
+
+- no ``pos_embed_reforge`` (the official configs for Video-MME and LVBench squeeze the kept keys' temporal
+  positions by the base ratio and re-rotate them) and no YaRN context extension (``scaling_factor`` 4): both
+  matter for contexts far longer than the tiny models', and leave the positions the model was trained with;
+- a chunk whose share reaches 1 is prefilled whole without the question (the official code leaves the question's
+  keys and values in the cache in that case);
+- the scores stay in float32 (the official code casts them to the model's dtype, which only changes ties).
+
 Lecture: `lectures/06_adaretake.ipynb` §6.
 """
 
@@ -110,10 +119,12 @@ class VideoInput:
 
 
 @torch.no_grad()
-def embed_video_input(model, input_ids: Tensor, pixel_values_videos: Tensor, video_grid_thw: Tensor) -> VideoInput:
+def embed_video_input(model, input_ids: Tensor, pixel_values_videos: Tensor, video_grid_thw: Tensor,
+                      second_per_grid_ts: Tensor | None = None) -> VideoInput:
     """Embed one chat input with one video (``input_ids`` ``(1, L)`` from the model's processor) as the real
     forward does: the text embeddings, the vision tower's merged tokens at the video placeholders, and the
-    model's M-RoPE position ids.
+    model's M-RoPE position ids. Qwen2.5-VL times its video positions by ``second_per_grid_ts`` (the processor's
+    output, ``2 / fps``; without it transformers assumes one second per temporal patch, i.e. 2 fps).
 
     Raises:
         ValueError: more than one row, no video, or video tokens that are not one contiguous block.
@@ -137,8 +148,9 @@ def embed_video_input(model, input_ids: Tensor, pixel_values_videos: Tensor, vid
     video = torch.cat(list(video)) if isinstance(video, (list, tuple)) else video
     embeds[0, start:end] = video.to(embeds.dtype)
     mm_types = is_video.long()[None] * 2
+    timing = {} if second_per_grid_ts is None else {"second_per_grid_ts": second_per_grid_ts.to(device)}
     positions, _ = model.model.get_rope_index(input_ids, mm_types, video_grid_thw=video_grid_thw.to(device),
-                                              attention_mask=torch.ones_like(input_ids))
+                                              attention_mask=torch.ones_like(input_ids), **timing)
     merge = model.config.vision_config.spatial_merge_size
     t, h, w = (int(v) for v in video_grid_thw[0])
     return VideoInput(embeds, positions, start, end, (t, h // merge, w // merge))

@@ -59,7 +59,7 @@ def project_capped_simplex(x: Tensor, total: float, lo: float = 1e-3, hi: float 
             ``[n * lo, n * hi]`` (no such ratios exist).
     """
     _check(x, total, lo, hi)
-    v = x.detach().to(torch.float64)
+    v = x.detach().to("cpu", torch.float64)  # a few dozen entries: the host avoids a device sync per halving
     low, high = float(v.min()) - hi, float(v.max()) - lo
     for _ in range(max_iters):
         if high - low <= tol:
@@ -69,7 +69,7 @@ def project_capped_simplex(x: Tensor, total: float, lo: float = 1e-3, hi: float 
             low = mid  # too much kept: shift further
         else:
             high = mid
-    return (v - (low + high) / 2).clamp(lo, hi).to(x.dtype)
+    return (v - (low + high) / 2).clamp(lo, hi).to(x.device, x.dtype)
 
 
 def exact_capped_simplex(x: Tensor, total: float, lo: float = 1e-3, hi: float = 1.0) -> Tensor:
@@ -78,7 +78,7 @@ def exact_capped_simplex(x: Tensor, total: float, lo: float = 1e-3, hi: float = 
     all ``2n`` of them (an ``(2n, n)`` table: fine for the tens of chunks and layers it serves), find the two
     that bracket ``total`` and interpolate. Same errors as :func:`project_capped_simplex`."""
     _check(x, total, lo, hi)
-    v = x.detach().to(torch.float64)
+    v = x.detach().to("cpu", torch.float64)
     mu = torch.cat([v - hi, v - lo]).sort().values  # (2n,) ascending
     g = (v[None, :] - mu[:, None]).clamp(lo, hi).sum(1)  # (2n,) descending
     # the last breakpoint whose g is still >= total, and the next one (g is linear in between)
@@ -90,4 +90,4 @@ def exact_capped_simplex(x: Tensor, total: float, lo: float = 1e-3, hi: float = 
     else:
         g0, g1 = float(g[k]), float(g[k + 1])
         shift = float(mu[k]) + (g0 - total) / (g0 - g1) * float(mu[k + 1] - mu[k])
-    return (v - shift).clamp(lo, hi).to(x.dtype)
+    return (v - shift).clamp(lo, hi).to(x.device, x.dtype)

@@ -11,6 +11,10 @@ a chunk that brings something new a larger one. Two ways of measuring "looks lik
   of adjacent temporal patches ``t, t+1`` (``j`` a token position), averaged over the chunk's pairs. A chunk of
   one temporal patch has no pair inside; it is compared with the patch before it (a video of one patch: 0).
 
+(The official code takes its frame vectors from only the first half of the video's tokens, ``T*H*W/8`` of
+``T*H*W/4``, and splits frames into chunks by a fractional count; this module averages every token of each chunk
+exactly as the prefill cuts it.)
+
 Then (Eq. 9, in the code's consistent form) ``r_i = r * d_i / mean(d)``, projected onto the capped simplex
 ``[1e-3, 1]`` with the sum ``r * n`` kept (:mod:`videollm.compress.simplex`), so the video keeps the share ``r``
 of its tokens on average and no chunk more than all or less than a thousandth. If every chunk is alike (all
@@ -94,21 +98,21 @@ def chunk_distances(tokens: Tensor, patches_per_chunk: int, rule: str = "code") 
 def chunk_ratios(distances: Tensor, ratio: float, floor: float = CHUNK_FLOOR, ceiling: float = CHUNK_CEILING) -> Tensor:
     """``(C,)`` float32 share of its tokens each chunk keeps: ``ratio * d_i / mean(d)`` projected onto ``[floor,
     ceiling]`` with the mean ``ratio`` kept (:func:`~videollm.compress.simplex.project_capped_simplex`); all
-    ``ratio`` when every distance is 0.
+    ``ratio`` when every distance is 0. A ``ratio`` below the floor lowers the floor to it (the budget first).
 
     Raises:
         ValueError: ``distances`` is not a non-empty 1-D tensor of finite values >= 0, or ``ratio`` is not in
-            ``[floor, ceiling]``.
+            ``(0, ceiling]``.
     """
     if not isinstance(distances, Tensor) or distances.ndim != 1 or len(distances) == 0:
         raise ValueError("distances must be a non-empty 1-D tensor (C,), one per chunk")
     d = distances.detach().float()
     if not torch.isfinite(d).all() or (d < 0).any():
         raise ValueError("distances must be finite and >= 0 (1 - cosine similarities)")
-    if not floor <= ratio <= ceiling:
-        raise ValueError(f"ratio must lie in [{floor}, {ceiling}] (the share of tokens kept); got {ratio}")
+    if not 0 < ratio <= ceiling:
+        raise ValueError(f"ratio must lie in (0, {ceiling}] (the share of tokens kept); got {ratio}")
     n = len(d)
     if float(d.mean()) <= 0:
         return torch.full((n,), float(ratio), device=d.device)
     wanted = ratio * d / d.mean()
-    return project_capped_simplex(wanted, ratio * n, floor, ceiling)
+    return project_capped_simplex(wanted, ratio * n, min(floor, ratio), ceiling)

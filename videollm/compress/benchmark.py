@@ -1,0 +1,158 @@
+"""Unit 06 — the benchmark: accuracy against the kept-token budget on the suites' long videos.
+
+Every method keeps about the same share of the video's KV entries (the budget) and answers the same questions by
+option likelihood (:mod:`~videollm.compress.score`), with the same model:
+
+- AdaReTaKe and its ablations, and attention top-k and random eviction (:data:`videollm.compress.prefill.METHODS`):
+  evictions during a chunked prefill;
+- uniform frames, uniform tokens and DPSelect keyframes (:mod:`~videollm.compress.baselines`): the dropped tokens
+  never reach the language model.
+
+The uncompressed model (budget 1) is run once per question; at budget 1 every method is that model. Each
+question's video goes through the vision tower once. The kept share reported is the one actually kept (the
+evictions' counts round down per chunk and layer, as the official code's do), so methods are compared at the
+budgets they really had.
+
+Lecture: `lectures/06_adaretake.ipynb` §8.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from videollm.choices import LETTERS
+from videollm.compress.baselines import dpselect_patches, patch_tokens, prefill_subset, uniform_patches, uniform_tokens
+from videollm.compress.prefill import METHODS, Budget, Prefilled, VideoInput, embed_video_input, prefill
+from videollm.compress.score import option_log_likelihoods
+from videollm.eval.report import build_report
+from videollm.vlm.mini.batches import encode, video_pixels
+from videollm.vlm.mini.evaluate import random_metric
+from videollm.world.qa_frames import question_frames
+from videollm.world.suites import load_questions
+
+#: The input reductions, beside the evictions of :data:`~videollm.compress.prefill.METHODS`.
+REDUCTIONS = ("uniform frames", "uniform tokens", "dpselect keyframes")
+ALL_METHODS = (*METHODS, *REDUCTIONS)
+#: The budgets of the issue's figure: shares of the uncompressed prefill's video entries.
+RATIOS = (1.0, 0.5, 0.25, 0.125)
+#: The long-video questions: MLVU-like needle, count and order, and Video-MME-like long clips.
+LONG_TASKS = {"mlvu": ("needle", "count", "order"), "videomme": None}
+
+
+def compress_video(model, video: VideoInput, method: str, ratio: float, patches_per_chunk: int = 2,
+                   seed: int = 0) -> Prefilled:
+    """``video``'s input up to the end of the video, prefilled and compressed to ``ratio`` by ``method`` (one of
+    :data:`ALL_METHODS`)."""
+    if method in METHODS:
+        return prefill(model, video, Budget(ratio=ratio, patches_per_chunk=patches_per_chunk, seed=seed,
+                                            **METHODS[method]))
+    t, h, w = video.grid
+    if method == "uniform frames":
+        keep = patch_tokens(uniform_patches(t, ratio), h * w)
+    elif method == "uniform tokens":
+        keep = uniform_tokens(t * h * w, ratio)
+    elif method == "dpselect keyframes":
+        keep = patch_tokens(dpselect_patches(video.video_tokens, ratio), h * w)
+    else:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(ALL_METHODS)}")
+    return prefill_subset(model, video, keep)
+
+
+def kept_share(prefilled: Prefilled, video: VideoInput) -> float:
+    """The share of the video's KV entries (tokens x layers) that ``prefilled`` holds."""
+    layers = prefilled.cache.num_layers
+    return prefilled.kept_tokens / ((video.end - video.start) * layers) if prefilled.kept else 1.0
+
+
+def long_questions(split: str = "test", limit: int | None = None) -> list[dict]:
+    """The suites' long-video questions of ``split`` (:data:`LONG_TASKS`), at most ``limit`` per suite and task
+    (the first ones, so a short run is a prefix of the full one)."""
+    out = []
+    for suite, tasks in LONG_TASKS.items():
+        records = load_questions(suite, split)
+        records = [r for r in records if (r["task"] in tasks if tasks else r.get("duration") == "long")]
+        counts: dict[str, int] = defaultdict(int)
+        for r in records:
+            counts[r["task"]] += 1
+            if limit is None or counts[r["task"]] <= limit:
+                out.append(r)
+    return out
+
+
+@torch.no_grad()
+def budget_predictions(model, processor, records: Sequence[dict], methods: Sequence[str] = ALL_METHODS,
+                       ratios: Sequence[float] = RATIOS, num_frames: int = 32, size=(56, 56),
+                       patches_per_chunk: int = 2, progress: bool = False) -> dict:
+    """Answer ``records`` with their videos (``num_frames`` frames, :func:`videollm.world.qa_frames.
+    question_frames`) compressed by each method to each ratio.
+
+    Returns:
+        ``{(method, ratio): {"predictions": [{"id", "prediction", "scores"}], "kept": [share per question]}}``;
+        ratio 1 is under the method ``"full"`` alone.
+    """
+    unknown = [m for m in methods if m not in ALL_METHODS]
+    if unknown:
+        raise ValueError(f"unknown methods {unknown}; choose from {', '.join(ALL_METHODS)}")
+    model.eval()
+    out: dict = defaultdict(lambda: {"predictions": [], "kept": []})
+    runs = [("full", 1.0)] + [(m, r) for r in ratios if r < 1 for m in methods]
+    for record in tqdm(records, desc="budget benchmark", disable=not progress, leave=False):
+        frames, _ = question_frames(record, num_frames, size)
+        pixels, grid = video_pixels(processor, torch.from_numpy(frames).permute(0, 3, 1, 2)[None])
+        enc = encode(processor, [record], grid[0].tolist())
+        video = embed_video_input(model, torch.tensor([enc.prefix[0]]), pixels, grid)  # Qwen2-VL: no timing
+        for method, ratio in runs:
+            done = compress_video(model, video, "attention top-k" if method == "full" else method, ratio,
+                                  patches_per_chunk)
+            scores = option_log_likelihoods(model, done, video, enc.options[0]).cpu()
+            run = out[(method, ratio)]
+            run["predictions"].append({"id": record["id"], "prediction": LETTERS[int(scores.argmax())],
+                                       "scores": [round(float(s), 4) for s in scores]})
+            run["kept"].append(kept_share(done, video))
+    return dict(out)
+
+
+def option_kl(full: Sequence[float], compressed: Sequence[float]) -> float:
+    """``KL(p_full || p_compressed)`` (nats) between the softmaxes of two option log-likelihood lists: how far
+    compression moved the model's answer distribution (0: not at all)."""
+    p = torch.tensor(full, dtype=torch.float64).log_softmax(0)
+    q = torch.tensor(compressed, dtype=torch.float64).log_softmax(0)
+    return float((p.exp() * (p - q)).sum())
+
+
+def budget_table(records: Sequence[dict], runs: dict, split: str = "test", n_boot: int = 2000,
+                 seed: int = 0) -> tuple[list[dict], str]:
+    """``(rows, markdown)``: per suite, method and ratio, the headline metric (accuracy; M-Avg for MLVU) with its
+    95% bootstrap interval, the kept share actually reached, and how faithful the compressed model stays to the
+    uncompressed one (the share of questions answered the same, and the mean :func:`option_kl`), from
+    :func:`budget_predictions`'s ``runs``."""
+    rows = []
+    full = {p["id"]: p for p in runs[("full", 1.0)]["predictions"]}
+    for suite in dict.fromkeys(r["suite"] for r in records):
+        questions = [r for r in records if r["suite"] == suite]
+        ids = {q["id"] for q in questions}
+        for (method, ratio), run in runs.items():
+            predictions = [p for p in run["predictions"] if p["id"] in ids]
+            report = build_report(questions, predictions, suite, split, by="task", bootstrap=True, n_boot=n_boot,
+                                  seed=seed)
+            headline = report["m_avg"] if "m_avg" in report else report["overall"]
+            kept = [k for p, k in zip(run["predictions"], run["kept"]) if p["id"] in ids]
+            same = [p["prediction"] == full[p["id"]]["prediction"] for p in predictions]
+            drift = [option_kl(full[p["id"]]["scores"], p["scores"]) for p in predictions]
+            rows.append({"suite": suite, "method": method, "ratio": ratio, "kept": float(np.mean(kept)),
+                         "metric": "m_avg" if "m_avg" in report else "accuracy",
+                         "score": float(headline["accuracy"]), "ci": tuple(headline["ci"]),
+                         "random": random_metric(questions), "n": len(questions),
+                         "agreement": 100 * float(np.mean(same)), "kl": float(np.mean(drift))})
+    lines = ["| suite | method | budget | kept | score | 95% CI | random | same answer as full | KL to full |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['suite']} | {r['method']} | {r['ratio']:g} | {100 * r['kept']:.1f}% | {r['score']:.1f} | "
+                     f"{r['ci'][0]:.1f}–{r['ci'][1]:.1f} | {r['random']:.1f} | {r['agreement']:.1f}% | "
+                     f"{r['kl']:.4f} |")
+    return rows, "\n".join(lines)
