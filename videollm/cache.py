@@ -78,6 +78,28 @@ def committed_dir(name: str, spec: Any) -> Path:
     return COMMITTED_WEIGHTS / checkpoint_dir(name, spec).name
 
 
+def commit_checkpoint(name: str, spec: Any) -> Path:
+    """Copy the cached checkpoint of ``spec`` into the repository, :func:`committed_dir`, replacing the committed
+    checkpoints of ``name`` for other specs (a copy first, then a rename: a failed copy leaves the committed
+    weights as they were). Returns the folder.
+
+    Raises:
+        FileNotFoundError: no complete checkpoint of ``spec`` in the data cache (train it first).
+    """
+    source = checkpoint_dir(name, spec)
+    if _meta(source, spec) is None:
+        raise FileNotFoundError(f"no trained checkpoint of this config at {source}: build it first")
+    target = committed_dir(name, spec)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}-staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source, staging)
+    for old in target.parent.glob(f"{name}-*"):
+        shutil.rmtree(old)
+    os.replace(staging, target)
+    return target
+
+
 def _meta(folder: Path, spec: Any) -> dict | None:
     try:
         meta = json.loads((folder / "meta.json").read_text())

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,9 @@ def syllabus_table() -> str:
             rows.append(f"| {u.number} | {u.title} | `{u.lecture}` | `{u.lab}` ({u.points} pts) | "
                         f"`videollm/{u.package}/` | **ready** |")
         else:
-            rows.append(f"| {u.number} | {u.title} | — | — | `videollm/{u.package}/` | planned |")
+            started = (Path(__file__).parent / u.package / "__init__.py").exists()
+            status = "in progress: reference code and benchmark; lecture and lab to come" if started else "planned"
+            rows.append(f"| {u.number} | {u.title} | — | — | `videollm/{u.package}/` | {status} |")
     return "\n".join(rows)
 
 

@@ -18,10 +18,14 @@ tokens where each is needed, with no retraining:
 - :mod:`~videollm.compress.baselines`: uniform frames, uniform tokens, ReTaKe's DPSelect keyframes, random
   eviction and attention top-k with even allocation;
 - :mod:`~videollm.compress.score`: each option's log-likelihood from a compressed cache (options batched);
-- :mod:`~videollm.compress.benchmark`: accuracy and faithfulness against the kept-token budget.
+- :mod:`~videollm.compress.benchmark`: accuracy and faithfulness against the kept-token budget, more frames at
+  one budget, and the cost;
+- :mod:`~videollm.compress.reader`: the needle reader, the model the benchmark needs; :mod:`~videollm.compress.plots`.
 
-Facts and the differences between the paper and the official code: ``shared/reference/06-adaretake.md``
-(iLearn-Lab/ACL25-AdaReTaKe @ 39223a6). Lecture: `lectures/06_adaretake.ipynb`; lab: ``lab06_adaretake``.
+Checked against the paper and the official code (iLearn-Lab/ACL25-AdaReTaKe @ 39223a6); where they differ, each
+module says which it follows. The benchmark's model is :mod:`~videollm.compress.reader` (the needle reader);
+``python -m videollm.compress benchmark`` prints the README's tables. Lecture: `lectures/06_adaretake.ipynb`
+(to come); lab: ``lab06_adaretake`` (to come).
 """
 
 from videollm.compress.baselines import dpselect_patches, prefill_subset, uniform_patches, uniform_tokens

@@ -156,3 +156,54 @@ def budget_table(records: Sequence[dict], runs: dict, split: str = "test", n_boo
                      f"{r['ci'][0]:.1f}–{r['ci'][1]:.1f} | {r['random']:.1f} | {r['agreement']:.1f}% | "
                      f"{r['kl']:.4f} |")
     return rows, "\n".join(lines)
+
+
+def kept_mask(prefilled: Prefilled, video: VideoInput) -> torch.Tensor:
+    """``(layers, video tokens)`` bool: which of the video's tokens each layer of ``prefilled``'s cache holds."""
+    n = video.end - video.start
+    out = torch.zeros(len(prefilled.cache.token_index), n, dtype=torch.bool)
+    for layer, held in enumerate(prefilled.cache.token_index):
+        inside = held[(held >= video.start) & (held < video.end)] - video.start
+        out[layer, inside] = True
+    return out
+
+
+def frames_at_budget(model, processor, records: Sequence[dict], settings=((16, 1.0), (32, 0.5), (64, 0.25)),
+                     methods: Sequence[str] = ("adaretake", "uniform frames"), n_boot: int = 2000) -> list[dict]:
+    """The paper's real claim at small scale: at one budget of KV entries, more frames compressed against fewer
+    frames whole. Each setting ``(frames, ratio)`` keeps ``frames * ratio`` frames' worth of tokens; the first is
+    usually uncompressed. One row per setting and method: ``frames``, ``ratio``, ``method``, ``score``, ``ci``."""
+    rows = []
+    for frames, ratio in settings:
+        runs = budget_predictions(model, processor, records, methods if ratio < 1 else (), (ratio,), frames)
+        table, _ = budget_table(records, runs, n_boot=n_boot)
+        rows += [dict(r, frames=frames) for r in table if (r["method"] == "full") == (ratio >= 1)]
+    return rows
+
+
+@torch.no_grad()
+def prefill_cost(model, processor, records: Sequence[dict], ratio: float = 0.25, num_frames: int = 64,
+                 repeats: int = 3) -> dict:
+    """What compression costs, measured side by side on ``records``' videos: the time of AdaReTaKe's prefill and
+    of the uncompressed chunked prefill (the best of ``repeats``, summed over videos; their ratio is what to
+    quote off a GPU) and the KV entries each leaves (tokens x layers, video and text)."""
+    import time
+
+    timings = {"uncompressed": 0.0, "adaretake": 0.0}
+    entries = {"uncompressed": 0, "adaretake": 0}
+    for record in records:
+        frames, _ = question_frames(record, num_frames)
+        pixels, grid = video_pixels(processor, torch.from_numpy(frames).permute(0, 3, 1, 2)[None])
+        enc = encode(processor, [record], grid[0].tolist())
+        video = embed_video_input(model, torch.tensor([enc.prefix[0]]), pixels, grid)
+        for name, budget in (("uncompressed", Budget(ratio=1.0)), ("adaretake", Budget(ratio=ratio))):
+            best = float("inf")
+            for _ in range(repeats):
+                start = time.perf_counter()
+                done = prefill(model, video, budget)
+                best = min(best, time.perf_counter() - start)
+            timings[name] += best
+            entries[name] += sum(len(held) for held in done.cache.token_index)
+    return {"seconds": timings, "entries": entries, "time_ratio": timings["adaretake"] / timings["uncompressed"],
+            "entry_ratio": entries["adaretake"] / entries["uncompressed"], "videos": len(records),
+            "frames": num_frames, "ratio": ratio}

@@ -112,7 +112,9 @@ def _seed(suite: Suite, split: str, index: int) -> int:
     return int(np.random.SeedSequence([suite.code, SPLITS.index(split), index]).generate_state(1)[0])
 
 
-def _item(scenario: str, seed: int, seconds: int, num_options: int, answer: int) -> Item:
+def scenario_item(scenario: str, seed: int, seconds: int, num_options: int, answer: int) -> Item:
+    """The question and scene of ``scenario`` (a name in :data:`videollm.world.scenarios.TASKS`) for one seed, clip
+    length (s), option count and answer position: what every record of the suites is rebuilt from."""
     ctx = Context(np.random.default_rng(seed), num_options, float(seconds),
                   meta={"scenario": scenario, "seed": seed}, answer=answer)
     return TASKS[scenario](ctx)
@@ -142,7 +144,7 @@ def generate(suite_name: str, split: str, code: int | None = None) -> list[dict[
             seed = _seed(suite, split, index)
             lo, hi = cell.seconds
             seconds = int(np.random.default_rng([seed, 1]).integers(lo, hi + 1))
-            item = _item(cell.scenario, seed, seconds, n, int(position))
+            item = scenario_item(cell.scenario, seed, seconds, n, int(position))
             records.append(_record(suite, split, cell, f"{suite.name}-{split}-{index:04d}", item, seed, seconds))
             index += 1
     return records
@@ -180,7 +182,7 @@ def fresh_question(suite_name: str, rng: np.random.Generator, split: str = "trai
     lo, hi = cell.seconds
     seconds = int(rng.integers(lo, hi + 1))
     n = suite.options[split]
-    item = _item(cell.scenario, seed, seconds, n, int(rng.integers(n)))
+    item = scenario_item(cell.scenario, seed, seconds, n, int(rng.integers(n)))
     return _record(suite, split, cell, f"{suite.name}-fresh-{seed}", item, seed, seconds), item
 
 
@@ -235,7 +237,7 @@ def load_questions(suite: str, split: str = "test", directory: Path | None = Non
 
 def item_for(record: dict[str, Any]) -> Item:
     """Regenerate a question's scene (and question) from its record; raises if the record is stale."""
-    item = _item(record["scenario"], record["seed"], record["seconds"], len(record["options"]),
+    item = scenario_item(record["scenario"], record["seed"], record["seconds"], len(record["options"]),
                  LETTERS.index(record["answer"]))
     if item.options != record["options"] or LETTERS[item.answer] != record["answer"]:
         raise ValueError(f"question {record['id']} no longer matches its generator (world version "

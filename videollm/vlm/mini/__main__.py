@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from videollm.cache import cached_meta, cached_path, checkpoint_dir, committed_dir
+from videollm.cache import cached_meta, cached_path, checkpoint_dir, commit_checkpoint
 from videollm.vlm.mini import plots as mini_plots
 from videollm.vlm.mini.diagnose import EYES, colour_readout, lookup, one_object_batch, perfect_eyes
 from videollm.vlm.mini.evaluate import MODES, SOURCES, evaluate, frames_curve, results_table, suite_metric
@@ -49,18 +47,11 @@ def _info(config: MiniVLMConfig) -> None:
 
 def _commit(config: MiniVLMConfig) -> int:
     """Copy the cached checkpoint of ``config`` to ``data/weights/`` (replacing older mini VLM folders there)."""
-    source = checkpoint_dir(CHECKPOINT_NAME, spec(config))
-    if not (source / "meta.json").exists():
-        print(f"no trained checkpoint at {source}: run `python -m videollm.vlm.mini build` first", file=sys.stderr)
+    try:
+        target = commit_checkpoint(CHECKPOINT_NAME, spec(config))
+    except FileNotFoundError as error:
+        print(f"{error} (`python -m videollm.vlm.mini build`)", file=sys.stderr)
         return 1
-    target = committed_dir(CHECKPOINT_NAME, spec(config))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}-staging")
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(source, staging)  # copy first: a failed copy leaves the committed weights as they were
-    for old in target.parent.glob(f"{CHECKPOINT_NAME}-*"):
-        shutil.rmtree(old)  # the older configs' weights (and this one's, replaced)
-    os.replace(staging, target)
     size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
     print(f"{target} ({size / 1e6:.1f} MB): commit it with its folder name (the config hash)")
     return 0
