@@ -33,8 +33,9 @@ def test_units_are_numbered_once_with_unique_slugs_and_packages():
 
 
 def test_the_registry_and_the_repository_list_the_same_lectures_labs_and_packages():
-    assert sorted(p.name for p in (ROOT / "lectures").glob("*.ipynb")) == sorted(
-        Path(u.lecture).name for u in READY)
+    lectures = {p.name for p in (ROOT / "lectures").glob("*.ipynb")}
+    # a unit under construction may have its lecture (and package) before its lab; no lecture is anyone's else
+    assert {Path(u.lecture).name for u in READY} <= lectures <= {Path(u.lecture).name for u in UNITS}
     assert lab_names() == sorted(u.lab for u in READY)
     assert sorted(p.name for p in (ROOT / "labs").iterdir() if p.is_dir()) == sorted(u.lab for u in READY)
     packages = {p.parent.name for p in (ROOT / "videollm").glob("*/__init__.py")}

@@ -95,9 +95,14 @@ def syllabus_table() -> str:
             rows.append(f"| {u.number} | {u.title} | `{u.lecture}` | `{u.lab}` ({u.points} pts) | "
                         f"`videollm/{u.package}/` | **ready** |")
         else:
-            started = (Path(__file__).parent / u.package / "__init__.py").exists()
-            status = "in progress: reference code and benchmark; lecture and lab to come" if started else "planned"
-            rows.append(f"| {u.number} | {u.title} | — | — | `videollm/{u.package}/` | {status} |")
+            root = Path(__file__).resolve().parents[1]
+            started = (root / "videollm" / u.package / "__init__.py").exists()
+            lecture = (root / u.lecture).exists()
+            status = ("planned" if not started else
+                      f"in progress: reference code, benchmark{', lecture' if lecture else ''}; "
+                      f"{'lab' if lecture else 'lecture and lab'} to come")
+            rows.append(f"| {u.number} | {u.title} | {f'`{u.lecture}`' if lecture else '—'} | — | "
+                        f"`videollm/{u.package}/` | {status} |")
     return "\n".join(rows)
 
 

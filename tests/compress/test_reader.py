@@ -86,6 +86,20 @@ def test_command_line_info_and_a_short_benchmark(tmp_path, capsys):
     assert main(["benchmark", "--questions", "2", "--frames", "8", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "| needle | adaretake | 0.25 |" in out and "One budget, more frames" in out and "Cost" in out
+    assert "How much of the needle" in out
     assert (tmp_path / "adaretake_budget.png").exists() and (tmp_path / "adaretake_kept.png").exists()
     report = json.loads((tmp_path / "adaretake_report.json").read_text())
-    assert {"needle", "frames", "cost"} <= set(report)
+    assert {"needle", "retention", "frames", "cost"} <= set(report)
+
+
+def test_needle_tokens_are_the_shape_in_the_cut_away():
+    from videollm.compress.benchmark import needle_tokens
+    from videollm.world.qa_frames import sampled_indices
+
+    record = reader.needle_questions(2)[1]
+    shape = needle_tokens(record, 16)
+    assert shape.shape == (8 * 16,) and shape.dtype == torch.bool and 2 <= int(shape.sum()) <= 40
+    scene = scene_for(record)
+    away = ~scene.shown[sampled_indices(scene.num_frames, 16)]
+    patches = {int(i) // 2 for i in np.flatnonzero(away)}
+    assert {int(i) // 16 for i in torch.nonzero(shape)[:, 0]} <= patches  # only in the cut-away's temporal patches

@@ -24,8 +24,8 @@ tokens where each is needed, with no retraining:
 
 Checked against the paper and the official code (iLearn-Lab/ACL25-AdaReTaKe @ 39223a6); where they differ, each
 module says which it follows. The benchmark's model is :mod:`~videollm.compress.reader` (the needle reader);
-``python -m videollm.compress benchmark`` prints the README's tables. Lecture: `lectures/06_adaretake.ipynb`
-(to come); lab: ``lab06_adaretake`` (to come).
+``python -m videollm.compress benchmark`` prints the README's tables. Lecture: `lectures/06_adaretake.ipynb`;
+lab: ``lab06_adaretake`` (to come).
 """
 
 from videollm.compress.baselines import dpselect_patches, prefill_subset, uniform_patches, uniform_tokens

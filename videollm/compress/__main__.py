@@ -17,7 +17,7 @@ import torch
 from videollm.cache import cached_meta, cached_path, checkpoint_dir, commit_checkpoint
 from videollm.compress import plots
 from videollm.compress.benchmark import (ALL_METHODS, RATIOS, budget_predictions, budget_table, compress_video,
-                                         frames_at_budget, kept_mask, long_questions, prefill_cost)
+                                         frames_at_budget, kept_mask, long_questions, needle_retention, prefill_cost)
 from videollm.compress.prefill import embed_video_input
 from videollm.compress.reader import CHECKPOINT_NAME, ReaderConfig, needle_questions, needle_reader, reader_spec
 from videollm.vlm.mini.batches import encode, video_pixels
@@ -61,9 +61,15 @@ def _benchmark(questions: int, frames: int, out: Path, suites: bool, device) -> 
           flush=True)
     plots.budget_curves(rows).savefig(out / "adaretake_budget.png", dpi=110)
     _kept_figure(model, processor, records[0], frames, 0.25).savefig(out / "adaretake_kept.png", dpi=110)
+    kept = needle_retention(model, processor, records, num_frames=frames)
+    print(f"## How much of the needle each method keeps ({kept[0]['n']} questions whose frames show the shape)\n\n"
+          "| method | budget | shape tokens kept (mean over layers) | layers keeping at least one |\n"
+          "|---|---:|---:|---:|")
+    for r in kept:
+        print(f"| {r['method']} | {r['ratio']:g} | {r['share']:.1f}% | {r['any']:.1f}% |")
     longer = needle_questions(questions, seconds=(16, 32))
     more = frames_at_budget(model, processor, longer)
-    print("## One budget, more frames (needle clips of 16-32 s; the same number of video KV entries)\n\n"
+    print("\n## One budget, more frames (needle clips of 16-32 s; the same number of video KV entries)\n\n"
           "| frames | kept | method | accuracy | 95% CI |\n|---:|---:|---|---:|---:|")
     for r in more:
         print(f"| {r['frames']} | {100 * r['ratio']:g}% | {r['method']} | {r['score']:.1f} | "
@@ -73,7 +79,7 @@ def _benchmark(questions: int, frames: int, out: Path, suites: bool, device) -> 
           f"AdaReTaKe's prefill takes {cost['time_ratio']:.2f}x the time of the uncompressed chunked prefill "
           f"({torch.get_num_threads()} CPU threads; quote absolute times only from a GPU) and leaves "
           f"{100 * cost['entry_ratio']:.1f}% of its KV entries.\n", flush=True)
-    report = {"needle": rows, "frames": more, "cost": cost}
+    report = {"needle": rows, "retention": kept, "frames": more, "cost": cost}
     if suites:
         mini, mini_processor = pretrained(device=device, progress=False)
         long = long_questions()

@@ -31,9 +31,11 @@ from videollm.compress.prefill import METHODS, Budget, Prefilled, VideoInput, em
 from videollm.compress.score import option_log_likelihoods
 from videollm.eval.report import build_report
 from videollm.vlm.mini.batches import encode, video_pixels
+from videollm.vlm.mini.data import scenes_batch
 from videollm.vlm.mini.evaluate import random_metric
-from videollm.world.qa_frames import question_frames
-from videollm.world.suites import load_questions
+from videollm.vlm.mini.sight import targets, token_shares
+from videollm.world.qa_frames import question_frames, sampled_indices
+from videollm.world.suites import load_questions, scene_for
 
 #: The input reductions, beside the evictions of :data:`~videollm.compress.prefill.METHODS`.
 REDUCTIONS = ("uniform frames", "uniform tokens", "dpselect keyframes")
@@ -207,3 +209,40 @@ def prefill_cost(model, processor, records: Sequence[dict], ratio: float = 0.25,
     return {"seconds": timings, "entries": entries, "time_ratio": timings["adaretake"] / timings["uncompressed"],
             "entry_ratio": entries["adaretake"] / entries["uncompressed"], "videos": len(records),
             "frames": num_frames, "ratio": ratio}
+
+
+def needle_tokens(record: dict, num_frames: int, size=(56, 56), patch_size: int = 7, merge: int = 2,
+                  min_share: float = 0.05) -> torch.Tensor:
+    """``(video tokens,)`` bool: the merged tokens of a needle question's ``num_frames`` frames that show the
+    cut-away's shape (at least ``min_share`` of their pixels, from the renderer's per-patch labels), in the
+    video processor's token order."""
+    scene = scene_for(record)
+    batch = scenes_batch([scene], [record], num_frames, size, patch_size)
+    covered = token_shares(targets(batch, merge)["color"], merge)[:, 1:].sum(-1) >= min_share
+    away = torch.from_numpy(~scene.shown[sampled_indices(scene.num_frames, num_frames)])  # (num_frames,)
+    per_patch = len(covered) // (num_frames // 2)
+    in_cut = away.view(-1, 2).any(1).repeat_interleave(per_patch)
+    return covered & in_cut
+
+
+@torch.no_grad()
+def needle_retention(model, processor, records: Sequence[dict], methods: Sequence[str] = ALL_METHODS,
+                     ratios: Sequence[float] = (0.25, 0.125), num_frames: int = 16) -> list[dict]:
+    """How much of the needle each method keeps: per method and ratio, the mean share of the shape's tokens
+    (:func:`needle_tokens`) a layer keeps, and the share of (question, layer) pairs that keep at least one of them
+    (one is enough to read a colour). Questions whose frames miss the shape are skipped."""
+    kept: dict = defaultdict(list)
+    for record in records:
+        shape = needle_tokens(record, num_frames)
+        if not shape.any():
+            continue
+        frames, _ = question_frames(record, num_frames)
+        pixels, grid = video_pixels(processor, torch.from_numpy(frames).permute(0, 3, 1, 2)[None])
+        enc = encode(processor, [record], grid[0].tolist())
+        video = embed_video_input(model, torch.tensor([enc.prefix[0]]), pixels, grid)
+        for ratio in ratios:
+            for method in methods:
+                mask = kept_mask(compress_video(model, video, method, ratio), video)[:, shape]  # (layers, shape)
+                kept[(method, ratio)].append((float(mask.float().mean()), float(mask.any(1).float().mean())))
+    return [{"method": m, "ratio": r, "share": 100 * float(np.mean([s for s, _ in v])),
+             "any": 100 * float(np.mean([a for _, a in v])), "n": len(v)} for (m, r), v in kept.items()]
