@@ -92,14 +92,26 @@ def test_command_line_info_and_a_short_benchmark(tmp_path, capsys):
     assert {"needle", "retention", "frames", "cost"} <= set(report)
 
 
-def test_needle_tokens_are_the_shape_in_the_cut_away():
-    from videollm.compress.benchmark import needle_tokens
+def test_needle_tokens_are_the_shape_in_the_cut_aways_frames_only():
+    from videollm.compress.benchmark import needle_patches, needle_tokens
     from videollm.world.qa_frames import sampled_indices
 
+    for record in reader.needle_questions(6):
+        shape = needle_tokens(record, 16)
+        assert shape.shape == (8 * 16,) and shape.dtype == torch.bool and 1 <= int(shape.sum()) <= 40
+        scene = scene_for(record)
+        away = ~scene.shown[sampled_indices(scene.num_frames, 16)]
+        patches = needle_patches(record, 16)
+        assert patches == sorted({int(i) // 2 for i in np.flatnonzero(away)})
+        assert {int(i) // 16 for i in torch.nonzero(shape)[:, 0]} <= set(patches)
+    # needle-test-1's temporal patch 4 pairs a cut-away frame with a frame of the main scene, whose objects sit in
+    # tokens 68 and 72: they are not the needle
     record = reader.needle_questions(2)[1]
-    shape = needle_tokens(record, 16)
-    assert shape.shape == (8 * 16,) and shape.dtype == torch.bool and 2 <= int(shape.sum()) <= 40
-    scene = scene_for(record)
-    away = ~scene.shown[sampled_indices(scene.num_frames, 16)]
-    patches = {int(i) // 2 for i in np.flatnonzero(away)}
-    assert {int(i) // 16 for i in torch.nonzero(shape)[:, 0]} <= patches  # only in the cut-away's temporal patches
+    assert not needle_tokens(record, 16)[[68, 72]].any()
+    with pytest.raises(ValueError, match="even"):
+        needle_tokens(record, 15)
+
+
+def test_training_seeds_cannot_reach_the_held_out_ones():
+    with pytest.raises(ValueError, match="held-out"):
+        next(reader.needle_batches(reader.ReaderConfig(seed=20_000)))

@@ -49,6 +49,10 @@ def test_option_scores_from_an_uncompressed_cache_are_the_models_own(tiny):
     assert torch.isfinite(scores).all() and [layer.keys.shape[2] for layer in done.cache.layers] == lengths
     with pytest.raises(ValueError, match="options"):
         option_log_likelihoods(model, done, video, [[1, 2], []])
+    from videollm.compress.prefill import continue_logits
+    continue_logits(model, done, video)  # the cache now holds the question too: scoring on it would read it twice
+    with pytest.raises(ValueError, match="fresh prefill"):
+        option_log_likelihoods(model, done, video, enc.options[0])
 
 
 def test_option_kl():
@@ -74,3 +78,14 @@ def test_the_budget_benchmark_on_a_few_questions(tiny):
     assert table.count("\n") == len(rows) + 1
     with pytest.raises(ValueError, match="unknown method"):
         benchmark.budget_predictions(model, processor, records, methods=("loudest",))
+
+
+def test_paired_difference_resamples_questions_together():
+    questions = [{"id": str(i), "answer": "A"} for i in range(40)]
+    right = {"id": None, "prediction": "A"}
+    runs = {("a", 0.5): {"predictions": [dict(right, id=str(i)) for i in range(40)]},
+            ("b", 0.5): {"predictions": [dict(right, id=str(i), prediction="A" if i % 2 else "B") for i in range(40)]}}
+    diff, low, high = benchmark.paired_difference(runs, ("a", 0.5), ("b", 0.5), questions, n_boot=500)
+    assert diff == pytest.approx(50.0) and low < 50.0 < high and 30 < low and high < 70
+    same = benchmark.paired_difference(runs, ("a", 0.5), ("a", 0.5), questions, n_boot=200)
+    assert same == (0.0, 0.0, 0.0)  # a method against itself: no spread at all

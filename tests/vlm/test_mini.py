@@ -2,6 +2,7 @@
 the cached checkpoint and evaluation records (no full training here)."""
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -232,7 +233,9 @@ def test_commit_copies_the_checkpoint_and_replaces_only_older_mini_vlm_weights(t
     assert cli.main(["commit"]) == 1 and "build" in capsys.readouterr().err  # nothing trained yet: says what to do
     source = cache.checkpoint_dir(mini_train.CHECKPOINT_NAME, mini_model.spec(config))
     source.mkdir(parents=True)
-    (source / "meta.json").write_text("{}")
+    (source / "meta.json").write_text("{}")  # a folder whose meta is not this config's: refused
+    assert cli.main(["commit"]) == 1 and "build" in capsys.readouterr().err
+    (source / "meta.json").write_text(json.dumps({"hash": cache.spec_hash(mini_model.spec(config))}))
     (source / "model.safetensors").write_bytes(b"weights")
     old = tmp_path / "weights" / "mini_vlm-0000000000000000"
     old.mkdir(parents=True)

@@ -17,13 +17,10 @@ import torch
 from videollm.cache import cached_meta, cached_path, checkpoint_dir, commit_checkpoint
 from videollm.compress import plots
 from videollm.compress.benchmark import (ALL_METHODS, RATIOS, budget_predictions, budget_table, compress_video,
-                                         frames_at_budget, kept_mask, long_questions, needle_retention, prefill_cost)
-from videollm.compress.prefill import embed_video_input
+                                         frames_at_budget, kept_mask, long_questions, needle_patches,
+                                         needle_retention, paired_difference, prefill_cost, question_input)
 from videollm.compress.reader import CHECKPOINT_NAME, ReaderConfig, needle_questions, needle_reader, reader_spec
-from videollm.vlm.mini.batches import encode, video_pixels
 from videollm.vlm.mini.train import pretrained
-from videollm.world.qa_frames import question_frames, sampled_indices
-from videollm.world.suites import scene_for
 
 
 def _info(config: ReaderConfig) -> None:
@@ -38,15 +35,9 @@ def _info(config: ReaderConfig) -> None:
 
 def _kept_figure(model, processor, record: dict, num_frames: int, ratio: float):
     """Which tokens each method keeps of one needle clip, with the cut-away's temporal patches outlined."""
-    frames, _ = question_frames(record, num_frames)
-    pixels, grid = video_pixels(processor, torch.from_numpy(frames).permute(0, 3, 1, 2)[None])
-    enc = encode(processor, [record], grid[0].tolist())
-    video = embed_video_input(model, torch.tensor([enc.prefix[0]]), pixels, grid)
-    scene = scene_for(record)
-    away = ~scene.shown[sampled_indices(scene.num_frames, num_frames)]  # the sampled frames of the cut-away
-    needle = sorted({i // 2 for i in np.flatnonzero(away)})
+    video, _ = question_input(model, processor, record, num_frames)
     kept = {m: kept_mask(compress_video(model, video, m, ratio), video) for m in ALL_METHODS}
-    return plots.kept_tokens(kept, video.grid, needle)
+    return plots.kept_tokens(kept, video.grid, needle_patches(record, num_frames))
 
 
 def _benchmark(questions: int, frames: int, out: Path, suites: bool, device) -> None:
@@ -59,11 +50,20 @@ def _benchmark(questions: int, frames: int, out: Path, suites: bool, device) -> 
     rows, table = budget_table(records, runs)
     print(f"## The needle reader on {len(records)} held-out needle questions ({frames} frames)\n\n{table}\n",
           flush=True)
+    print("## Paired differences (same questions; 95% bootstrap interval of the difference, points)\n\n"
+          "| budget | AdaReTaKe − random eviction | AdaReTaKe − attention top-k | temporal only − random |\n"
+          "|---:|---:|---:|---:|")
+    for ratio in RATIOS[1:]:
+        cells = [paired_difference(runs, (a, ratio), (b, ratio), records)
+                 for a, b in (("adaretake", "random eviction"), ("adaretake", "attention top-k"),
+                              ("temporal only", "random eviction"))]
+        print(f"| {ratio:g} | " + " | ".join(f"{d:+.1f} ({lo:+.1f} to {hi:+.1f})" for d, lo, hi in cells) + " |")
+    print(flush=True)
     plots.budget_curves(rows).savefig(out / "adaretake_budget.png", dpi=110)
     _kept_figure(model, processor, records[0], frames, 0.25).savefig(out / "adaretake_kept.png", dpi=110)
     kept = needle_retention(model, processor, records, num_frames=frames)
     print(f"## How much of the needle each method keeps ({kept[0]['n']} questions whose frames show the shape)\n\n"
-          "| method | budget | shape tokens kept (mean over layers) | layers keeping at least one |\n"
+          "| method | budget | shape tokens kept (mean over layers) | question-layer pairs keeping one or more |\n"
           "|---|---:|---:|---:|")
     for r in kept:
         print(f"| {r['method']} | {r['ratio']:g} | {r['share']:.1f}% | {r['any']:.1f}% |")
@@ -74,7 +74,7 @@ def _benchmark(questions: int, frames: int, out: Path, suites: bool, device) -> 
     for r in more:
         print(f"| {r['frames']} | {100 * r['ratio']:g}% | {r['method']} | {r['score']:.1f} | "
               f"{r['ci'][0]:.1f}–{r['ci'][1]:.1f} |")
-    cost = prefill_cost(model, processor, records[:20])
+    cost = prefill_cost(model, processor, needle_questions(20, seconds=(16, 32)))  # >= 64 frames at 4 fps
     print(f"\n## Cost ({cost['videos']} videos, {cost['frames']} frames, budget {cost['ratio']})\n\n"
           f"AdaReTaKe's prefill takes {cost['time_ratio']:.2f}x the time of the uncompressed chunked prefill "
           f"({torch.get_num_threads()} CPU threads; quote absolute times only from a GPU) and leaves "
@@ -92,17 +92,19 @@ def _benchmark(questions: int, frames: int, out: Path, suites: bool, device) -> 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m videollm.compress", description=__doc__.split("\n\n")[0])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--device", default="cpu", help="where the models run (cpu, cuda)")
     sub = parser.add_subparsers(dest="command", required=True)
-    build = sub.add_parser("build", help="train the needle reader unless it is cached or committed")
+    build = sub.add_parser("build", parents=[common], help="train the needle reader unless it is cached or committed")
     build.add_argument("--force", action="store_true", help="train again even if cached")
     sub.add_parser("info", help="where the reader is and how it trained")
-    bench = sub.add_parser("benchmark", help="accuracy against the kept-token budget; figures into --out")
+    bench = sub.add_parser("benchmark", parents=[common],
+                           help="accuracy against the kept-token budget; figures into --out")
     bench.add_argument("--questions", type=int, default=200, help="held-out needle questions")
     bench.add_argument("--frames", type=int, default=16, help="frames per clip")
     bench.add_argument("--out", type=Path, default=Path("docs/figures"))
     bench.add_argument("--suites", action="store_true", help="also the suites' long questions with the mini VLM")
     sub.add_parser("commit", help="copy the cached reader into data/weights/")
-    parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
     config = ReaderConfig()
     if args.command == "build":

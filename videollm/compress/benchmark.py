@@ -33,7 +33,7 @@ from videollm.eval.report import build_report
 from videollm.vlm.mini.batches import encode, video_pixels
 from videollm.vlm.mini.data import scenes_batch
 from videollm.vlm.mini.evaluate import random_metric
-from videollm.vlm.mini.sight import targets, token_shares
+from videollm.vlm.mini.sight import patch_order, targets, token_shares
 from videollm.world.qa_frames import question_frames, sampled_indices
 from videollm.world.suites import load_questions, scene_for
 
@@ -63,6 +63,25 @@ def compress_video(model, video: VideoInput, method: str, ratio: float, patches_
     else:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(ALL_METHODS)}")
     return prefill_subset(model, video, keep)
+
+
+@torch.no_grad()
+def question_input(model, processor, record: dict, num_frames: int, size=(56, 56)) -> tuple[VideoInput, list]:
+    """One question of the course's suites (or the needle set) ready for compression: its ``num_frames`` frames
+    (:func:`videollm.world.qa_frames.question_frames`) through the video processor and the model
+    (:func:`~videollm.compress.prefill.embed_video_input`), and its options' token ids. Returns ``(video,
+    options)``."""
+    frames, _ = question_frames(record, num_frames, size)
+    pixels, grid = video_pixels(processor, torch.from_numpy(frames).permute(0, 3, 1, 2)[None])
+    enc = encode(processor, [record], grid[0].tolist())
+    return embed_video_input(model, torch.tensor([enc.prefix[0]]), pixels, grid), enc.options[0]
+
+
+def needle_patches(record: dict, num_frames: int) -> list[int]:
+    """The temporal patches (pairs of sampled frames) in which a needle question's cut-away shows."""
+    scene = scene_for(record)
+    away = ~scene.shown[sampled_indices(scene.num_frames, num_frames)]
+    return sorted({int(i) // 2 for i in np.flatnonzero(away)})
 
 
 def kept_share(prefilled: Prefilled, video: VideoInput) -> float:
@@ -104,19 +123,31 @@ def budget_predictions(model, processor, records: Sequence[dict], methods: Seque
     out: dict = defaultdict(lambda: {"predictions": [], "kept": []})
     runs = [("full", 1.0)] + [(m, r) for r in ratios if r < 1 for m in methods]
     for record in tqdm(records, desc="budget benchmark", disable=not progress, leave=False):
-        frames, _ = question_frames(record, num_frames, size)
-        pixels, grid = video_pixels(processor, torch.from_numpy(frames).permute(0, 3, 1, 2)[None])
-        enc = encode(processor, [record], grid[0].tolist())
-        video = embed_video_input(model, torch.tensor([enc.prefix[0]]), pixels, grid)  # Qwen2-VL: no timing
+        video, options = question_input(model, processor, record, num_frames, size)
         for method, ratio in runs:
             done = compress_video(model, video, "attention top-k" if method == "full" else method, ratio,
                                   patches_per_chunk)
-            scores = option_log_likelihoods(model, done, video, enc.options[0]).cpu()
+            scores = option_log_likelihoods(model, done, video, options).cpu()
             run = out[(method, ratio)]
             run["predictions"].append({"id": record["id"], "prediction": LETTERS[int(scores.argmax())],
                                        "scores": [round(float(s), 4) for s in scores]})
             run["kept"].append(kept_share(done, video))
     return dict(out)
+
+
+def paired_difference(runs: dict, a: tuple[str, float], b: tuple[str, float], questions: Sequence[dict],
+                      n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """``(difference, low, high)``: accuracy of run ``a`` minus run ``b`` (keys of :func:`budget_predictions`'s
+    runs, e.g. ``("adaretake", 0.25)``) on the same ``questions``, in points, with a 95% interval from resampling
+    the questions together (a paired bootstrap: both methods answered the same questions, so comparing their two
+    separate intervals overstates the uncertainty of the difference)."""
+    answer = {q["id"]: q["answer"] for q in questions}
+    right = [np.array([answer[p["id"]] == p["prediction"] for p in runs[key]["predictions"] if p["id"] in answer],
+                      dtype=float) for key in (a, b)]
+    diff = right[0] - right[1]
+    draws = np.random.default_rng(seed).integers(0, len(diff), (n_boot, len(diff)))
+    low, high = np.percentile(100 * diff[draws].mean(1), [2.5, 97.5])
+    return 100 * float(diff.mean()), float(low), float(high)
 
 
 def option_kl(full: Sequence[float], compressed: Sequence[float]) -> float:
@@ -194,10 +225,7 @@ def prefill_cost(model, processor, records: Sequence[dict], ratio: float = 0.25,
     timings = {"uncompressed": 0.0, "adaretake": 0.0}
     entries = {"uncompressed": 0, "adaretake": 0}
     for record in records:
-        frames, _ = question_frames(record, num_frames)
-        pixels, grid = video_pixels(processor, torch.from_numpy(frames).permute(0, 3, 1, 2)[None])
-        enc = encode(processor, [record], grid[0].tolist())
-        video = embed_video_input(model, torch.tensor([enc.prefix[0]]), pixels, grid)
+        video, _ = question_input(model, processor, record, num_frames)
         for name, budget in (("uncompressed", Budget(ratio=1.0)), ("adaretake", Budget(ratio=ratio))):
             best = float("inf")
             for _ in range(repeats):
@@ -213,16 +241,23 @@ def prefill_cost(model, processor, records: Sequence[dict], ratio: float = 0.25,
 
 def needle_tokens(record: dict, num_frames: int, size=(56, 56), patch_size: int = 7, merge: int = 2,
                   min_share: float = 0.05) -> torch.Tensor:
-    """``(video tokens,)`` bool: the merged tokens of a needle question's ``num_frames`` frames that show the
-    cut-away's shape (at least ``min_share`` of their pixels, from the renderer's per-patch labels), in the
-    video processor's token order."""
+    """``(video tokens,)`` bool: the merged tokens of a needle question's ``num_frames`` frames (``size``, patches
+    of ``patch_size`` pixels merged ``merge x merge``, as the model's processor makes them) in which the cut-away's
+    shape covers at least ``min_share`` of the pixels, counting only the frames of the cut-away (a temporal patch
+    may pair a cut-away frame with a frame of the main scene and its objects). In the video processor's token
+    order; from the renderer's per-patch labels.
+
+    Raises:
+        ValueError: ``num_frames`` is not even (Qwen2-VL pairs frames).
+    """
+    if num_frames < 2 or num_frames % 2:
+        raise ValueError(f"num_frames must be even and >= 2 (Qwen2-VL pairs frames); got {num_frames}")
     scene = scene_for(record)
     batch = scenes_batch([scene], [record], num_frames, size, patch_size)
-    covered = token_shares(targets(batch, merge)["color"], merge)[:, 1:].sum(-1) >= min_share
-    away = torch.from_numpy(~scene.shown[sampled_indices(scene.num_frames, num_frames)])  # (num_frames,)
-    per_patch = len(covered) // (num_frames // 2)
-    in_cut = away.view(-1, 2).any(1).repeat_interleave(per_patch)
-    return covered & in_cut
+    away = torch.from_numpy(~scene.shown[sampled_indices(scene.num_frames, num_frames)]).float()  # (T,)
+    in_cut = patch_order(away.view(1, -1, 1, 1).expand(batch.color.shape[:4]), merge)  # (patches, 2) per frame
+    colour = targets(batch, merge)["color"][..., 1:] * in_cut[..., None]  # (patches, 2, colours): cut-away only
+    return token_shares(colour, merge).sum(-1) >= min_share
 
 
 @torch.no_grad()
@@ -236,10 +271,7 @@ def needle_retention(model, processor, records: Sequence[dict], methods: Sequenc
         shape = needle_tokens(record, num_frames)
         if not shape.any():
             continue
-        frames, _ = question_frames(record, num_frames)
-        pixels, grid = video_pixels(processor, torch.from_numpy(frames).permute(0, 3, 1, 2)[None])
-        enc = encode(processor, [record], grid[0].tolist())
-        video = embed_video_input(model, torch.tensor([enc.prefix[0]]), pixels, grid)
+        video, _ = question_input(model, processor, record, num_frames)
         for ratio in ratios:
             for method in methods:
                 mask = kept_mask(compress_video(model, video, method, ratio), video)[:, shape]  # (layers, shape)

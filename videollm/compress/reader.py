@@ -71,7 +71,7 @@ def needle_records(count: int, first_seed: int, seconds: tuple[int, int], num_op
                    split: str = "train") -> list[tuple[dict, object]]:
     """``count`` needle-colour questions ``(record, item)``: the scenes of seeds ``first_seed, first_seed + 1,
     ...`` whose cut-away shows a shape (the others show a word, skipped), each ``seconds`` long (uniform integers,
-    from ``np.random.default_rng(first_seed)``, as is the answer's position)."""
+    drawn with the answer's position from ``np.random.default_rng(first_seed % 2**63)``)."""
     rng = np.random.default_rng(first_seed % 2 ** 63)
     out, seed = [], first_seed
     while len(out) < count:
@@ -95,6 +95,10 @@ def needle_questions(count: int = 200, seconds: tuple[int, int] = (8, 16), num_o
 def needle_batches(config: ReaderConfig, size=BASE.size, patch_size: int = BASE.patch_size):
     """``config.steps`` training batches of fresh needle questions (seeds from :data:`TRAIN_SEEDS`, each batch its
     own range), ``config.num_frames`` frames each."""
+    last = TRAIN_SEEDS + (config.seed * 100_003 + config.steps) * 1_000
+    if not 0 <= config.seed or last + 1_000 > TEST_SEEDS:
+        raise ValueError(f"seed {config.seed} with {config.steps} steps would draw training scenes from the held-out "
+                         "seed range: use a seed in [0, 10_000]")
     for step in range(config.steps):
         first = TRAIN_SEEDS + (config.seed * 100_003 + step) * 1_000  # about 2 scenes drawn per question kept
         pairs = needle_records(config.batch_size, first, config.seconds, config.num_options)

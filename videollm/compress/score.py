@@ -41,6 +41,10 @@ def option_log_likelihoods(model, prefilled: Prefilled, video: VideoInput, optio
     """
     if not len(options) or any(len(o) == 0 for o in options):
         raise ValueError("options must be one or more non-empty token-id lists")
+    held = [int(index.max()) for index in prefilled.cache.token_index if len(index)]
+    if held and max(held) >= video.end:
+        raise ValueError("the cache already holds text after the video (continue_logits grows it): score the "
+                         "options on a fresh prefill, before any continuation")
     k, device = len(options), video.embeds.device
     suffix = video.embeds[:, video.end:]  # (1, s, D): the question and the assistant's turn
     s = suffix.shape[1]
