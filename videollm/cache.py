@@ -100,6 +100,19 @@ def commit_checkpoint(name: str, spec: Any) -> Path:
     return target
 
 
+def commit_command(name: str, spec: Any, build: str) -> int:
+    """A command line's ``commit``: :func:`commit_checkpoint`, then say where and how big (0), or, with nothing
+    trained, say so and what to run (``build``, the command that trains it) on stderr (1)."""
+    try:
+        target = commit_checkpoint(name, spec)
+    except FileNotFoundError as error:
+        print(f"{error} (`{build}`)", file=sys.stderr)
+        return 1
+    size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
+    print(f"{target} ({size / 1e6:.1f} MB): commit it with its folder name (the config hash)")
+    return 0
+
+
 def _meta(folder: Path, spec: Any) -> dict | None:
     try:
         meta = json.loads((folder / "meta.json").read_text())

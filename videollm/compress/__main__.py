@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from videollm.cache import cached_meta, cached_path, checkpoint_dir, commit_checkpoint
+from videollm.cache import cached_meta, cached_path, checkpoint_dir, commit_command
 from videollm.compress import plots
 from videollm.compress.benchmark import (ALL_METHODS, RATIOS, budget_predictions, budget_table, compress_video,
                                          frames_at_budget, kept_mask, long_questions, needle_patches,
@@ -117,13 +116,7 @@ def main(argv=None) -> int:
             parser.error("--questions must be >= 1 and --frames an even number >= 2")
         _benchmark(args.questions, args.frames, args.out, args.suites, args.device)
     elif args.command == "commit":
-        try:
-            target = commit_checkpoint(CHECKPOINT_NAME, reader_spec(config))
-        except FileNotFoundError as error:
-            print(f"{error} (`python -m videollm.compress build`)", file=sys.stderr)
-            return 1
-        size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
-        print(f"{target} ({size / 1e6:.1f} MB): commit it with its folder name (the config hash)")
+        return commit_command(CHECKPOINT_NAME, reader_spec(config), "python -m videollm.compress build")
     return 0
 
 

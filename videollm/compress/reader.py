@@ -17,16 +17,14 @@ Lecture: `lectures/06_adaretake.ipynb` §8.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 
 from videollm.cache import cached, load_or_train
 from videollm.choices import LETTERS
-from videollm.vlm import inference as vlm
 from videollm.vlm.mini.data import scenes_batch
 from videollm.vlm.mini.model import MiniVLMConfig, spec
-from videollm.vlm.mini.train import pretrained, train
+from videollm.vlm.mini.train import checkpoint_loader, pretrained, save_checkpoint, train
 from videollm.world.suites import scenario_item
 
 CHECKPOINT_NAME = "needle_reader"
@@ -115,16 +113,6 @@ def train_reader(config: ReaderConfig = ReaderConfig(), device="cpu", progress: 
     return (model.eval(), processor), history
 
 
-def _save(artifact, folder: Path) -> None:
-    model, processor = artifact
-    model.save_pretrained(folder)
-    processor.save_pretrained(folder)
-
-
-def _loader(device):
-    return lambda folder: vlm.load_model("qwen2_vl", checkpoint=folder, device=device)
-
-
 def needle_reader(config: ReaderConfig = ReaderConfig(), device="cpu", retrain: bool = False,
                   progress: bool = True):
     """The trained reader ``(model, processor)``: loaded if cached (or committed in ``data/weights``), else
@@ -134,15 +122,15 @@ def needle_reader(config: ReaderConfig = ReaderConfig(), device="cpu", retrain: 
         artifact, history = train_reader(config, device, progress)
         return artifact, {"history": history}
 
-    (model, processor), meta = load_or_train(CHECKPOINT_NAME, reader_spec(config), fit, _save, _loader(device),
-                                             retrain=retrain)
+    (model, processor), meta = load_or_train(CHECKPOINT_NAME, reader_spec(config), fit, save_checkpoint,
+                                             checkpoint_loader(device), retrain=retrain)
     model.meta = meta
     return model.eval(), processor
 
 
 def cached_reader(config: ReaderConfig = ReaderConfig(), device="cpu"):
     """``(model, processor)`` if the reader of ``config`` is cached or committed, else None (nothing trained)."""
-    found = cached(CHECKPOINT_NAME, reader_spec(config), _loader(device))
+    found = cached(CHECKPOINT_NAME, reader_spec(config), checkpoint_loader(device))
     if found is None:
         return None
     (model, processor), meta = found

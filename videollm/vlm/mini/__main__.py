@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from videollm.cache import cached_meta, cached_path, checkpoint_dir, commit_checkpoint
+from videollm.cache import cached_meta, cached_path, checkpoint_dir, commit_command
 from videollm.vlm.mini import plots as mini_plots
 from videollm.vlm.mini.diagnose import EYES, colour_readout, lookup, one_object_batch, perfect_eyes
 from videollm.vlm.mini.evaluate import MODES, SOURCES, evaluate, frames_curve, results_table, suite_metric
@@ -47,14 +47,7 @@ def _info(config: MiniVLMConfig) -> None:
 
 def _commit(config: MiniVLMConfig) -> int:
     """Copy the cached checkpoint of ``config`` to ``data/weights/`` (replacing older mini VLM folders there)."""
-    try:
-        target = commit_checkpoint(CHECKPOINT_NAME, spec(config))
-    except FileNotFoundError as error:
-        print(f"{error} (`python -m videollm.vlm.mini build`)", file=sys.stderr)
-        return 1
-    size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
-    print(f"{target} ({size / 1e6:.1f} MB): commit it with its folder name (the config hash)")
-    return 0
+    return commit_command(CHECKPOINT_NAME, spec(config), "python -m videollm.vlm.mini build")
 
 
 def _report(model, processor, config: MiniVLMConfig, out: Path, ablations: bool, device) -> None:

@@ -144,13 +144,16 @@ def train_stages(model, processor, config: MiniVLMConfig, device="cpu", progress
     return history
 
 
-def _save(artifact, folder: Path) -> None:
+def save_checkpoint(artifact, folder: Path) -> None:
+    """Write a ``(model, processor)`` pair into ``folder`` as ``save_pretrained`` does (the mini VLM and any model
+    fine-tuned from it)."""
     model, processor = artifact
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
 
 
-def _loader(device):
+def checkpoint_loader(device):
+    """``folder -> (model, processor)``: the inverse of :func:`save_checkpoint`, on ``device``."""
     return lambda folder: vlm.load_model("qwen2_vl", checkpoint=folder, device=device)
 
 
@@ -162,7 +165,7 @@ def _with_meta(artifact, meta: dict, config: MiniVLMConfig):
 
 def cached_model(config: MiniVLMConfig = MiniVLMConfig(), device="cpu"):
     """``(model, processor)`` if the checkpoint of ``config`` is cached, else None (nothing is trained)."""
-    found = cached(CHECKPOINT_NAME, spec(config), _loader(device))
+    found = cached(CHECKPOINT_NAME, spec(config), checkpoint_loader(device))
     return None if found is None else _with_meta(*found, config)
 
 
@@ -178,5 +181,6 @@ def pretrained(config: MiniVLMConfig = MiniVLMConfig(), device="cpu", retrain: b
         artifact, history = train_config(config, device, progress=progress)
         return artifact, {"history": history, "device": str(device), "threads": torch.get_num_threads()}
 
-    artifact, meta = load_or_train(CHECKPOINT_NAME, spec(config), fit, _save, _loader(device), retrain=retrain)
+    artifact, meta = load_or_train(CHECKPOINT_NAME, spec(config), fit, save_checkpoint, checkpoint_loader(device),
+                                   retrain=retrain)
     return _with_meta(artifact, meta, config)
