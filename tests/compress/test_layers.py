@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from videollm.compress.evict import keep_count, keep_indices
+from videollm.compress.evict import evict_chunk, keep_count, keep_indices
 from videollm.compress.layers import layer_hits, layer_ratios, question_scores
 
 
@@ -135,6 +135,31 @@ def test_keep_indices_are_the_best_in_temporal_order_ties_to_the_earlier():
         keep_indices(scores, 0)
     with pytest.raises(ValueError, match="1-D"):
         keep_indices(scores[None], 2)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_evict_chunk_cuts_only_the_chunk_and_keeps_keys_with_their_values(dtype):
+    g = torch.Generator().manual_seed(3)
+    keys = torch.randn(2, 3, 10, 4, generator=g).to(dtype)  # 4 tokens before the chunk, a chunk of 6
+    values = torch.randn(2, 3, 10, 5, generator=g).to(dtype)  # values may be wider than keys
+    scores = torch.tensor([0.1, 0.9, 0.3, 0.9, 0.5, 0.2])
+    k2, v2, index = evict_chunk(keys, values, scores, 3)
+    assert index.tolist() == [1, 3, 4] and index.dtype == torch.int64
+    assert k2.shape == (2, 3, 7, 4) and v2.shape == (2, 3, 7, 5) and k2.dtype == v2.dtype == dtype
+    assert torch.equal(k2[:, :, :4], keys[:, :, :4]) and torch.equal(v2[:, :, :4], values[:, :, :4])
+    assert torch.equal(k2[:, :, 4:], keys[:, :, [5, 7, 8]]) and torch.equal(v2[:, :, 4:], values[:, :, [5, 7, 8]])
+    whole, _, all_of_it = evict_chunk(keys, values, torch.rand(10, generator=g), 10)
+    assert torch.equal(whole, keys) and all_of_it.tolist() == list(range(10))
+
+
+def test_evict_chunk_errors():
+    keys = torch.zeros(1, 2, 5, 4)
+    with pytest.raises(ValueError, match="longer than the cache"):
+        evict_chunk(keys, keys, torch.rand(6), 2)
+    with pytest.raises(ValueError, match="same B, H, n"):
+        evict_chunk(keys, torch.zeros(1, 2, 4, 4), torch.rand(3), 2)
+    with pytest.raises(ValueError, match="keep"):
+        evict_chunk(keys, keys, torch.rand(3), 4)
 
 
 def official_adakv(scores, ratio):

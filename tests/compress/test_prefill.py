@@ -10,7 +10,9 @@ from videollm.compress import baselines
 from videollm.compress.cache import ATTENTION, GuidedCache, lower_right_attention, text_layers, watching
 from videollm.compress.evict import keep_indices
 from videollm.compress.layers import question_scores
-from videollm.compress.prefill import METHODS, Budget, budget_ratio, continue_logits, embed_video_input, prefill
+from videollm.compress import evict, layers, simplex, temporal
+from videollm.compress.prefill import (METHODS, Budget, Steps, budget_ratio, continue_logits, embed_video_input,
+                                       prefill)
 from videollm.vlm import inference as vlm
 
 FAMILIES = ("qwen2_vl", "qwen2_5_vl")
@@ -64,6 +66,29 @@ def test_each_layer_holds_the_text_and_what_it_kept(setup, method, ratio):
     assert 0 < done.kept_tokens <= ratio * 32 * len(cache.layers) + len(done.chunks) * len(cache.layers)
     logits = continue_logits(model, done, video)
     assert torch.isfinite(logits).all()
+
+
+def test_each_step_can_be_replaced_and_is_used(setup):
+    """Steps that wrap the course's own give the same cache, and every one of them is called (a lab's answers run
+    in the real model through them)."""
+    model, _, _, video = setup
+    calls = []
+
+    def counted(name, fn):
+        def wrapper(*args, **kwargs):
+            calls.append(name)
+            return fn(*args, **kwargs)
+        return wrapper
+
+    steps = Steps(chunk_distances=counted("distances", temporal.chunk_distances),
+                  project=counted("project", simplex.exact_capped_simplex),
+                  layer_ratios=counted("layers", layers.layer_ratios), keep_count=counted("count", evict.keep_count),
+                  evict_chunk=counted("evict", evict.evict_chunk))
+    ours, theirs = prefill(model, video, Budget(ratio=0.25), steps=steps), prefill(model, video, Budget(ratio=0.25))
+    assert set(calls) == {"distances", "project", "layers", "count", "evict"}
+    assert ours.kept == theirs.kept
+    for a, b in zip(ours.cache.layers, theirs.cache.layers):
+        assert torch.equal(a.keys, b.keys) and torch.equal(a.values, b.values)
 
 
 def test_chunk_shares_keep_the_budget(setup):

@@ -25,20 +25,20 @@ tokens where each is needed, with no retraining:
 Checked against the paper and the official code (iLearn-Lab/ACL25-AdaReTaKe @ 39223a6); where they differ, each
 module says which it follows. The benchmark's model is :mod:`~videollm.compress.reader` (the needle reader);
 ``python -m videollm.compress benchmark`` prints the README's tables. Lecture: `lectures/06_adaretake.ipynb`;
-lab: ``lab06_adaretake`` (to come).
+lab: ``lab06_adaretake``.
 """
 
 from videollm.compress.baselines import dpselect_patches, prefill_subset, uniform_patches, uniform_tokens
 from videollm.compress.cache import GuidedCache, lower_right_attention, watching
-from videollm.compress.evict import keep_count, keep_indices
+from videollm.compress.evict import evict_chunk, keep_count, keep_indices
 from videollm.compress.layers import layer_hits, layer_ratios, question_scores
-from videollm.compress.prefill import (METHODS, Budget, Prefilled, VideoInput, budget_ratio, continue_logits,
+from videollm.compress.prefill import (METHODS, Budget, Prefilled, Steps, VideoInput, budget_ratio, continue_logits,
                                        embed_video_input, prefill)
 from videollm.compress.simplex import exact_capped_simplex, project_capped_simplex
 from videollm.compress.temporal import chunk_bounds, chunk_distances, chunk_ratios
 
-__all__ = ["METHODS", "Budget", "GuidedCache", "Prefilled", "VideoInput", "budget_ratio", "chunk_bounds",
-           "chunk_distances", "chunk_ratios", "continue_logits", "dpselect_patches", "embed_video_input",
+__all__ = ["METHODS", "Budget", "GuidedCache", "Prefilled", "Steps", "VideoInput", "budget_ratio", "chunk_bounds",
+           "chunk_distances", "chunk_ratios", "continue_logits", "dpselect_patches", "embed_video_input", "evict_chunk",
            "exact_capped_simplex", "keep_count", "keep_indices", "layer_hits", "layer_ratios", "lower_right_attention",
            "prefill", "prefill_subset", "project_capped_simplex", "question_scores", "uniform_patches",
            "uniform_tokens", "watching"]

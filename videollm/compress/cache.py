@@ -37,7 +37,7 @@ from torch.nn.attention.bias import causal_lower_right
 from transformers import AttentionInterface
 from transformers.cache_utils import DynamicCache
 
-from videollm.compress.evict import gather_tokens, keep_indices
+from videollm.compress.evict import evict_chunk
 from videollm.compress.layers import question_scores
 
 #: The name :func:`lower_right_attention` is registered under (transformers' ``AttentionInterface``).
@@ -117,10 +117,11 @@ class GuidedCache(DynamicCache):
             self._queries[layer_idx] = None
         return keys, values
 
-    def evict(self, keep: list[int], scores: Tensor | list[Tensor] | None = None) -> None:
+    def evict(self, keep: list[int], scores: Tensor | list[Tensor] | None = None, evict_chunk=evict_chunk) -> None:
         """Keep, in layer ``l``, the ``keep[l]`` best-scored tokens of the chunk just prefilled (the last ``k``
-        tokens of every layer; :func:`~videollm.compress.evict.keep_indices`: in temporal order), with their
-        keys, values and ``token_index``. ``scores`` ``(layers, k)``: by default the question's."""
+        tokens of every layer), with their keys, values and ``token_index``, by ``evict_chunk(keys, values,
+        scores, keep)`` (:func:`~videollm.compress.evict.evict_chunk`: in temporal order). ``scores`` ``(layers,
+        k)``: by default the question's."""
         if len(keep) != self.num_layers:
             raise ValueError(f"keep needs one count per layer ({self.num_layers}); got {len(keep)}")
         scores = self.scores if scores is None else list(scores)
@@ -129,15 +130,10 @@ class GuidedCache(DynamicCache):
                                "or pass scores")
         scores = torch.stack(list(scores)).float().cpu()  # one transfer per chunk; the choice is made on the host
         for layer_idx, (count, score) in enumerate(zip(keep, scores)):
-            k = len(score)
-            index = keep_indices(score, count)
             layer = self.layers[layer_idx]
-            on_device = index.to(layer.keys.device, non_blocking=True)
-            layer.keys = torch.cat([layer.keys[:, :, :-k], gather_tokens(layer.keys[:, :, -k:], on_device, 2)], 2)
-            layer.values = torch.cat([layer.values[:, :, :-k], gather_tokens(layer.values[:, :, -k:], on_device, 2)],
-                                     2)
-            held = self.token_index[layer_idx]
-            self.token_index[layer_idx] = torch.cat([held[:-k], held[-k:][index]])
+            layer.keys, layer.values, index = evict_chunk(layer.keys, layer.values, score, count)
+            held, k = self.token_index[layer_idx], len(score)
+            self.token_index[layer_idx] = torch.cat([held[:-k], held[-k:][index.cpu()]])
         self.evicted = True
 
     def catch_queries(self, layer_idx: int, queries: Tensor | None) -> None:

@@ -35,13 +35,15 @@ Lecture: `lectures/06_adaretake.ipynb` §6.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 from torch import Tensor
 
 from videollm.compress.cache import GuidedCache, watching
-from videollm.compress.evict import keep_count
+from videollm.compress.evict import evict_chunk, keep_count
 from videollm.compress.layers import layer_ratios
+from videollm.compress.simplex import project_capped_simplex
 from videollm.compress.temporal import RULES, chunk_bounds, chunk_distances, chunk_ratios
 from videollm.validate import positive_int
 
@@ -83,6 +85,28 @@ class Budget:
             raise ValueError(f"score must be one of {SCORES}; got {self.score!r}")
         if self.score == "random" and self.layers is not None:
             raise ValueError("random scores say nothing about layers: use layers=None with score='random'")
+
+
+@dataclass(frozen=True)
+class Steps:
+    """The computations the prefill is made of, each replaceable (lab 06 runs the prefill with a student's own).
+
+    Attributes:
+        chunk_distances: ``(tokens (T, N, D), patches_per_chunk, rule) -> (C,)`` (:func:`~videollm.compress.
+            temporal.chunk_distances`).
+        project: ``(x (n,), total, lo, hi) -> (n,)``, the capped-simplex projection of the chunk shares
+            (:func:`~videollm.compress.simplex.project_capped_simplex`).
+        layer_ratios: ``(scores (L, k), ratio, smoothing=) -> (L,)`` (:func:`~videollm.compress.layers.layer_ratios`).
+        keep_count: ``(ratio, length) -> int`` (:func:`~videollm.compress.evict.keep_count`).
+        evict_chunk: ``(keys, values, scores (k,), keep) -> (keys, values, index)`` for one layer
+            (:func:`~videollm.compress.evict.evict_chunk`).
+    """
+
+    chunk_distances: Callable = chunk_distances
+    project: Callable = project_capped_simplex
+    layer_ratios: Callable = layer_ratios
+    keep_count: Callable = keep_count
+    evict_chunk: Callable = evict_chunk
 
 
 #: AdaReTaKe as the official code runs it, its two ablations, and the two evictions without allocation.
@@ -179,11 +203,13 @@ def language_forward(model, cache: GuidedCache, embeds: Tensor, positions: Tenso
 
 
 @torch.no_grad()
-def prefill(model, video: VideoInput, budget: Budget, question: tuple[int, int] | None = None) -> Prefilled:
+def prefill(model, video: VideoInput, budget: Budget, question: tuple[int, int] | None = None,
+            steps: Steps = Steps()) -> Prefilled:
     """Prefill the text before the video and the compressed video of ``video`` (:func:`embed_video_input`) into
     a :class:`~videollm.compress.cache.GuidedCache`, as ``budget`` says (module docstring). The question that
     guides the scores is the input's tokens ``question = (start, end)``, by default all the text after the video
-    (the official code's last text segment).
+    (the official code's last text segment). ``steps``: the computations used (:class:`Steps`; the course's own by
+    default).
 
     Returns:
         :class:`Prefilled`; continue with :func:`continue_logits` from ``video.end``.
@@ -199,8 +225,8 @@ def prefill(model, video: VideoInput, budget: Budget, question: tuple[int, int] 
     if budget.ratio >= 1 or budget.temporal is None:
         shares = [float(budget.ratio)] * len(bounds)
     else:
-        shares = chunk_ratios(chunk_distances(video.video_tokens, budget.patches_per_chunk, budget.temporal),
-                              budget.ratio).tolist()
+        distances = steps.chunk_distances(video.video_tokens, budget.patches_per_chunk, budget.temporal)
+        shares = chunk_ratios(distances, budget.ratio, project=steps.project).tolist()
     with watching(model):
         if video.start:
             language_forward(model, cache, video.embeds[:, :video.start], video.positions[..., :video.start])
@@ -230,9 +256,9 @@ def prefill(model, video: VideoInput, budget: Budget, question: tuple[int, int] 
             if budget.layers is None:
                 per_layer = [share] * cache.num_layers
             else:
-                per_layer = layer_ratios(scores, share, smoothing=1 if budget.layers == "code" else 0).tolist()
-            keep = [keep_count(r, e - s) for r in per_layer]
-            cache.evict(keep, scores)
+                per_layer = steps.layer_ratios(scores, share, smoothing=1 if budget.layers == "code" else 0).tolist()
+            keep = [steps.keep_count(r, e - s) for r in per_layer]
+            cache.evict(keep, scores, evict_chunk=steps.evict_chunk)
             out.kept.append(keep)
     return out
 

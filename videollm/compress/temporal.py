@@ -68,10 +68,9 @@ def chunk_distances(tokens: Tensor, patches_per_chunk: int, rule: str = "code") 
     bounds = chunk_bounds(len(tokens), patches_per_chunk)
     x = tokens.detach().float()
     T = len(x)
-    # which chunk each temporal patch is in, and each chunk's size
-    chunk_of = torch.repeat_interleave(torch.arange(len(bounds), device=x.device),
-                                       torch.tensor([e - s for s, e in bounds], device=x.device))
-    sizes = torch.bincount(chunk_of, minlength=len(bounds)).float()
+    # which chunk each temporal patch is in (consecutive runs of patches_per_chunk), and each chunk's size
+    chunk_of = torch.arange(T, device=x.device) // bounds[0][1]  # the first chunk's end: its size
+    sizes = torch.tensor([float(e - s) for s, e in bounds], device=x.device)
     if rule == "code":
         means = torch.zeros(len(bounds), x.shape[-1], device=x.device).index_add_(0, chunk_of, x.mean(1))
         means = means / sizes[:, None]
@@ -95,10 +94,12 @@ def chunk_distances(tokens: Tensor, patches_per_chunk: int, rule: str = "code") 
     return (out / count).clamp_min(0)
 
 
-def chunk_ratios(distances: Tensor, ratio: float, floor: float = CHUNK_FLOOR, ceiling: float = CHUNK_CEILING) -> Tensor:
+def chunk_ratios(distances: Tensor, ratio: float, floor: float = CHUNK_FLOOR, ceiling: float = CHUNK_CEILING,
+                 project=project_capped_simplex) -> Tensor:
     """``(C,)`` float32 share of its tokens each chunk keeps: ``ratio * d_i / mean(d)`` projected onto ``[floor,
-    ceiling]`` with the mean ``ratio`` kept (:func:`~videollm.compress.simplex.project_capped_simplex`); all
-    ``ratio`` when every distance is 0. A ``ratio`` below the floor lowers the floor to it (the budget first).
+    ceiling]`` with the mean ``ratio`` kept (``project(x, total, lo, hi)``, by default
+    :func:`~videollm.compress.simplex.project_capped_simplex`); all ``ratio`` when every distance is 0. A ``ratio``
+    below the floor lowers the floor to it (the budget first).
 
     Raises:
         ValueError: ``distances`` is not a non-empty 1-D tensor of finite values >= 0, or ``ratio`` is not in
@@ -115,4 +116,4 @@ def chunk_ratios(distances: Tensor, ratio: float, floor: float = CHUNK_FLOOR, ce
     if float(d.mean()) <= 0:
         return torch.full((n,), float(ratio), device=d.device)
     wanted = ratio * d / d.mean()
-    return project_capped_simplex(wanted, ratio * n, min(floor, ratio), ceiling)
+    return project(wanted, ratio * n, min(floor, ratio), ceiling)
