@@ -2,7 +2,8 @@
 
 For a test cell whose hidden part records (``videollm.record``), the cell earns its points when every check the
 solution's clean run recorded was also recorded by the student's run and matches it (types, dtypes, shapes and
-values; ``close`` within the reference's tolerance; ``raises`` by exception class). Nothing the student's code
+values; ``close`` within the reference's tolerance; ``agree``: enough equal items of a list; ``raises`` by
+exception class). Nothing the student's code
 did to ``numpy``, ``torch`` or the reference in its kernel reaches this comparison. A test cell that records
 nothing is scored the nbgrader way (full points when it ran without an error): the labs not yet converted.
 
@@ -87,6 +88,9 @@ def _differs(expected: dict, got: dict, rule: dict) -> str | None:
     if te in ("list", "tuple"):
         if len(expected["items"]) != len(got["items"]):
             return "wrong length"
+        if rule.get("how") == "agree":  # enough items equal, each compared exactly
+            same = sum(_differs(e, g, {"how": "exact"}) is None for e, g in zip(expected["items"], got["items"]))
+            return None if same >= rule["share"] * len(got["items"]) - 1e-9 else "agrees on too few items"
         for i, (e, g) in enumerate(zip(expected["items"], got["items"])):
             if (why := _differs(e, g, rule)) is not None:
                 return f"item {i}: {why}"

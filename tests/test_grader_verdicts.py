@@ -131,6 +131,23 @@ def test_close_comparison_uses_the_reference_tolerance():
     assert differs(encode(1.0), encode(1.1), {"how": "close", "rtol": 1e-6, "atol": 0.0}) == "wrong value"
 
 
+def test_agree_passes_when_enough_items_are_equal(tmp_path, monkeypatch):
+    rule = {"how": "agree", "share": 0.75}
+    want = encode([0, 1, 2, 3])
+    assert differs(want, encode([0, 1, 2, 0]), rule) is None  # 3 of 4
+    assert differs(want, encode([0, 1, 0, 0]), rule) == "agrees on too few items"
+    assert differs(want, encode([0, 1, 2]), rule) == "wrong length"
+    assert differs(want, encode([0.0, 1.0, 2.0, 3.0]), rule) == "agrees on too few items"  # items compared exactly
+    assert differs(want, encode("0123"), rule) == "wrong type"
+
+    def body(check):
+        check.value("answers", lambda: [1, 1, 0], expect=lambda: [1, 1, 1], agree=0.6)
+    ref = expectations(recorded(tmp_path, monkeypatch, "reference", body))["test_x"][0]
+    assert ref["compare"] == {"how": "agree", "share": 0.6} and ref["outcome"] == encode([1, 1, 1])
+    with pytest.raises(RecordError, match="agree is a share"):
+        recorded(tmp_path, monkeypatch, "reference", lambda c: c.value("x", lambda: [1], agree=1.5))
+
+
 def test_raises_matches_by_class_including_subclasses():
     expected = {"t": "raised", "mro": ["builtins.ValueError"]}
     assert differs(expected, encode_error(ValueError("x")), EXACT) is None

@@ -77,11 +77,12 @@ def test_readme_lists_every_labs_contract_and_catalog():
     assert block == summary(), "README's contracts block is stale: paste the output of `python -m grader contracts`"
 
 
-def _with_mistake(lab: str, cell: str, code: str):
+def _with_mistake(lab: str, cell: str, code: str, also: tuple[tuple[str, str], ...] = ()):
     nb = nbformat.read(SOLUTIONS / lab / f"{lab}.ipynb", as_version=4)
-    cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == cell]
-    assert len(cells) == 1, f"{lab} has no answer cell {cell!r}: update its mistake catalog"
-    cells[0].source = code.strip("\n")
+    for grade_id, source in ((cell, code), *also):
+        cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+        assert len(cells) == 1, f"{lab} has no answer cell {grade_id!r}: update its mistake catalog"
+        cells[0].source = source.strip("\n")
     return nb
 
 
@@ -101,7 +102,7 @@ def _grade(lab: str, root):
     put("reference", nbformat.read(SOLUTIONS / lab / f"{lab}.ipynb", as_version=4))
     put("blank", nbformat.read(LABS / lab / f"{lab}.ipynb", as_version=4))
     for name, mistake in catalog.items():
-        put(f"mistake-{name}", _with_mistake(lab, mistake.cell, mistake.code))
+        put(f"mistake-{name}", _with_mistake(lab, mistake.cell, mistake.code, mistake.also))
     put("corrupt", raw='{"cells": [ this is not json')
     put("misnamed", nbformat.read(SOLUTIONS / lab / f"{lab}.ipynb", as_version=4), name="my_lab.ipynb")
     results = {r.student: r for r in autograde(subs, work=work)}

@@ -24,7 +24,8 @@ check's thunk runs, any call into that function's code (a class: any of its meth
 Each check calls its thunk and records the value or the exception. The student's run records only what the
 student's code returned; the solution's run (``VIDEOLLM_RECORD_MODE=reference``) records the expected value:
 ``expect()`` when given (a library the answer must agree with), else the solution's own value, and how to
-compare (``exact``, or ``close`` with ``rtol``/``atol``). The check names are shown to the student in feedback;
+compare (``exact``, ``close`` with ``rtol``/``atol``, or ``agree``: the share of a list's items that must equal
+the expected ones). The check names are shown to the student in feedback;
 write them as you would an assertion message. Outside a grading run (``VIDEOLLM_RECORD`` unset) nothing is
 written, so a student running the lab sees the visible checks only.
 
@@ -195,9 +196,18 @@ class Checks:
         self.tripwire = _Tripwire(graded)
 
     def value(self, name: str, thunk: Callable[[], Any], expect: Callable[[], Any] | None = None,
-              rtol: float = 0.0, atol: float = 0.0) -> None:
-        """Record what ``thunk()`` returns (or raises). Exact comparison unless ``rtol``/``atol`` is set."""
-        compare = {"how": "close", "rtol": rtol, "atol": atol} if (rtol or atol) else {"how": "exact"}
+              rtol: float = 0.0, atol: float = 0.0, agree: float | None = None) -> None:
+        """Record what ``thunk()`` returns (or raises). Exact comparison unless ``rtol``/``atol`` is set.
+
+        ``agree``: the value is a list (a model's answers, say), and it passes when at least this share of its
+        items equal the expected list's, item by item (the share is the reference run's: a threshold computed
+        in the hidden test from the solution's own results is fixed there, not in the student's kernel)."""
+        if agree is not None:
+            if not 0 <= agree <= 1 or rtol or atol:
+                raise RecordError(f"check {name!r}: agree is a share in [0, 1], without rtol/atol")
+            compare = {"how": "agree", "share": float(agree)}
+        else:
+            compare = {"how": "close", "rtol": rtol, "atol": atol} if (rtol or atol) else {"how": "exact"}
         if self.mode == "reference" and expect is not None:
             outcome = self._outcome(expect, guarded=False)
         else:

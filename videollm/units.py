@@ -74,7 +74,8 @@ UNITS: tuple[Unit, ...] = (
     Unit("05", "llava_ov_qwen2_vl", "LLaVA-OneVision and Qwen2-VL: AnyRes-Max-9, unpadding, frame pooling, "
          "`smart_resize`/`smart_nframes`, M-RoPE; inference with transformers' real classes; a mini video LLM", "vlm",
          formerly=("lab05_vlm_inference",)),
-    Unit("06", "adaretake", "AdaReTaKe token compression", "compress", ready=False),
+    Unit("06", "adaretake", "AdaReTaKe token compression: chunk redundancy, the capped-simplex projection, layer "
+         "allocation, top-k KV eviction in a chunked question-guided prefill, on the real Qwen2-VL classes", "compress"),
     Unit("07", "next_gpt", "NExT-GPT and ImageBind", "anyany", ready=False),
     Unit("08", "videopoet", "VideoPoet and MAGVIT-v2", "videopoet", ready=False),
     Unit("09", "evaluation", "Evaluating video LLMs: Video-MME, PerceptionTest, MLVU, Video-MMMU; answer parsing, "

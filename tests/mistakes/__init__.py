@@ -15,3 +15,4 @@ class Mistake:
     code: str            # the wrong implementation, a whole cell
     loses: tuple[str, ...]  # grade_ids of test cells that must lose points
     why: str = ""        # what a student did wrong, in one line
+    also: tuple[tuple[str, str], ...] = ()  # (grade_id, code) of further answer cells replaced in the same notebook
