@@ -145,3 +145,35 @@ def test_every_trained_model_has_the_same_four_functions(modules):
         assert function in found, f"{modules}: no {function}"
         params = list(inspect.signature(found[function]).parameters)
         assert params[:len(names)] == names, f"{modules}: {function}{tuple(params)} should start with {names}"
+
+
+def _committed_specs():
+    """(checkpoint name, the current config's spec, how it loads) of each small model committed in data/weights/
+    (the mini video LLM and the needle reader have their own tests, in tests/vlm and tests/compress)."""
+    from videollm.fusion import train as fusion
+    from videollm.motion import tokenizer as motion
+    from videollm.vq import train as vq
+
+    out = [(vq.CHECKPOINT_NAME, vq.spec(vq.VQVAEConfig()), lambda: vq.pretrained(progress=False)),
+           ("motion_tokenizer", motion.spec(motion.TokenizerConfig()), lambda: motion.pretrained())]
+    for style in ("non_tokenised", "tokenised"):
+        out.append((f"fusion-{style}", fusion.spec(fusion.default_config(style)),
+                    lambda style=style: fusion.pretrained(style, progress=False)))
+    return out
+
+
+@pytest.mark.parametrize("index", range(4), ids=["vqvae", "motion_tokenizer", "fusion-non_tokenised",
+                                                 "fusion-tokenised"])
+def test_the_committed_weights_are_the_current_configs_and_load(index):
+    """``data/weights/<name>-<hash>`` must be retrained and committed whenever a model's config, code version or
+    data change (``python -m videollm.vq.train build --force && python -m videollm.vq.train commit``, likewise for
+    the motion tokenizer and the fusion models): a fresh clone loads them instead of training."""
+    from videollm.cache import COMMITTED_WEIGHTS, committed_dir
+
+    name, spec, load = _committed_specs()[index]
+    folder = committed_dir(name, spec)
+    others = sorted(p.name for p in COMMITTED_WEIGHTS.glob(f"{name}-*") if p != folder)
+    assert (folder / "meta.json").exists(), f"no committed weights for the current config ({folder.name}); {others}"
+    assert not others, f"remove stale committed weights: {others}"
+    assert sum(f.stat().st_size for f in folder.iterdir()) < 5e6
+    assert load().meta["cached"]

@@ -190,7 +190,10 @@ def test_checkpoint_cache_round_trip_and_another_config(tmp_path, monkeypatch, c
 
 
 def test_info_says_whether_the_checkpoint_is_cached(tmp_path, monkeypatch, capsys):
+    from videollm import cache
+
     monkeypatch.setenv("VIDEOLLM_DATA", str(tmp_path))
+    monkeypatch.setattr(cache, "COMMITTED_WEIGHTS", tmp_path / "weights")  # no committed copy either
     assert vt.main(["info"]) == 0
     out = capsys.readouterr().out
     assert "absent" in out and str(tmp_path / "checkpoints" / "vqvae-") in out

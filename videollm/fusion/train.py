@@ -13,6 +13,7 @@
 Command line::
 
     $ python -m videollm.fusion.train build [--style non_tokenised|tokenised] [--force]
+    $ python -m videollm.fusion.train commit  # copy them to data/weights/, committed with the course
     $ python -m videollm.fusion.train evaluate [--split test]
 
 Lecture: `lectures/03_early_fusion.ipynb` §6–8.
@@ -30,7 +31,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from videollm.cache import load_or_train, load_weights, save_weights
+from videollm.cache import commit_command, load_or_train, load_weights, save_weights
 from videollm.choices import LETTERS
 from videollm.eval.likelihood import answer_log_likelihood, option_table
 from videollm.eval.metrics import accuracy_table, score
@@ -340,10 +341,15 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--force", action="store_true", help="train again even if a checkpoint matches")
         else:
             p.add_argument("--split", default="test", choices=("train", "val", "test"))
+    commit = sub.add_parser("commit", help="copy the cached checkpoints to data/weights/ (to commit with the course)")
+    commit.add_argument("--style", choices=[*fu.STYLES, "both"], default="both")
     args = parser.parse_args(argv)
+    styles = fu.STYLES if args.style == "both" else (args.style,)
+    if args.command == "commit":
+        return max(commit_command(f"fusion-{style}", spec(default_config(style)),
+                                  f"python -m videollm.fusion.train build --style {style}") for style in styles)
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         parser.error(f"--device {args.device}: no CUDA device is available here; use --device cpu")
-    styles = fu.STYLES if args.style == "both" else (args.style,)
     tokenizer = _tokenizer()
     for style in styles:
         model = pretrained(style, device=args.device, retrain=getattr(args, "force", False))

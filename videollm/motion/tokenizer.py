@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from videollm.cache import cached_meta, checkpoint_dir, load_or_train, load_weights, save_weights
+from videollm.cache import cached_meta, checkpoint_dir, commit_command, load_or_train, load_weights, save_weights
 from videollm.motion.estimate import block_ground_truth
 from videollm.vq.codebook import EMACodebook, kmeans, restart_dead_codes
 from videollm.vq.quantize import perplexity
@@ -355,8 +355,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     build.add_argument("--force", action="store_true", help="train again even if cached")
     build.add_argument("--device", default="cpu", help="torch device to train on (default: cpu)")
     commands.add_parser("info", help="print the tokenizer's token arithmetic and where its checkpoint goes")
+    commands.add_parser("commit", help="copy the cached checkpoint to data/weights/ (to commit with the course)")
     args = parser.parse_args(argv)
     config = TokenizerConfig()
+    if args.command == "commit":
+        return commit_command("motion_tokenizer", spec(config), "python -m videollm.motion.tokenizer build")
     if args.command == "info":
         lavit = tokens_per_clip(24, (20, 36), LAVIT_STRIDES)
         print(f"Video-LaVIT: 24 frames x 20x36 -> {lavit} = {math.prod(lavit)} tokens")

@@ -13,6 +13,7 @@ There is no upstream checkpoint of this tiny model to download instead; the cach
 Command line (``make data`` runs the first)::
 
     $ python -m videollm.vq.train build [--force] [--device cuda]
+    $ python -m videollm.vq.train commit      # copy it to data/weights/, committed with the course
     $ python -m videollm.vq.train info
 
 Lecture: `lectures/02_vq_tokenization.ipynb` §2, §7.
@@ -29,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from videollm.cache import cached_meta, checkpoint_dir, load_or_train, load_weights, save_weights
+from videollm.cache import cached_meta, checkpoint_dir, commit_command, load_or_train, load_weights, save_weights
 from videollm.vq import codebook as cb, quantize as vq
 from videollm.vq.vqvae import FSQQuantizer, LFQQuantizer, VQVAE, VectorQuantizer, evaluate, psnr, split_frames
 from videollm.world.shapes import WORLD_VERSION
@@ -228,8 +229,11 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--force", action="store_true", help="train again even if the checkpoint matches")
     build.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ... (default cpu)")
     sub.add_parser("info", help="where the checkpoint of the current config is and whether it is cached")
+    sub.add_parser("commit", help="copy the cached checkpoint to data/weights/ (to commit with the course)")
     args = parser.parse_args(argv)
     config = VQVAEConfig()
+    if args.command == "commit":
+        return commit_command(CHECKPOINT_NAME, spec(config), "python -m videollm.vq.train build")
     if args.command == "info":
         found = cached_meta(CHECKPOINT_NAME, spec(config))
         print(f"{checkpoint_dir(CHECKPOINT_NAME, spec(config))}: {'cached' if found else 'absent'}")
