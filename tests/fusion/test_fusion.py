@@ -210,7 +210,10 @@ def test_training_fits_a_toy_set(style):
 
 
 def test_spec_and_checkpoint_roundtrip(tmp_path, monkeypatch):
+    from videollm import cache
+
     monkeypatch.setenv("VIDEOLLM_DATA", str(tmp_path))
+    monkeypatch.setattr(cache, "COMMITTED_WEIGHTS", tmp_path / "weights")  # the default config is committed
     a, b = ft.FusionConfig(), ft.FusionConfig(steps=1)
     assert spec_hash(ft.spec(a)) != spec_hash(ft.spec(b))
     assert spec_hash(ft.spec(a)) == spec_hash(ft.spec(ft.FusionConfig()))
