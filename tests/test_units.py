@@ -147,30 +147,29 @@ def test_every_trained_model_has_the_same_four_functions(modules):
         assert params[:len(names)] == names, f"{modules}: {function}{tuple(params)} should start with {names}"
 
 
-def _committed_specs():
-    """(checkpoint name, the current config's spec, how it loads) of each small model committed in data/weights/
+def _committed_specs() -> dict:
+    """The current config's spec and a loader of each small model committed in data/weights/, by checkpoint name
     (the mini video LLM and the needle reader have their own tests, in tests/vlm and tests/compress)."""
     from videollm.fusion import train as fusion
     from videollm.motion import tokenizer as motion
     from videollm.vq import train as vq
 
-    out = [(vq.CHECKPOINT_NAME, vq.spec(vq.VQVAEConfig()), lambda: vq.pretrained(progress=False)),
-           ("motion_tokenizer", motion.spec(motion.TokenizerConfig()), lambda: motion.pretrained())]
+    out = {vq.CHECKPOINT_NAME: (vq.spec(vq.VQVAEConfig()), lambda: vq.pretrained(progress=False)),
+           motion.CHECKPOINT_NAME: (motion.spec(motion.TokenizerConfig()), motion.pretrained)}
     for style in ("non_tokenised", "tokenised"):
-        out.append((f"fusion-{style}", fusion.spec(fusion.default_config(style)),
-                    lambda style=style: fusion.pretrained(style, progress=False)))
+        out[fusion.checkpoint_name(style)] = (fusion.spec(fusion.default_config(style)),
+                                              lambda style=style: fusion.pretrained(style, progress=False))
     return out
 
 
-@pytest.mark.parametrize("index", range(4), ids=["vqvae", "motion_tokenizer", "fusion-non_tokenised",
-                                                 "fusion-tokenised"])
-def test_the_committed_weights_are_the_current_configs_and_load(index):
+@pytest.mark.parametrize("name", ["vqvae", "motion_tokenizer", "fusion-non_tokenised", "fusion-tokenised"])
+def test_the_committed_weights_are_the_current_configs_and_load(name):
     """``data/weights/<name>-<hash>`` must be retrained and committed whenever a model's config, code version or
     data change (``python -m videollm.vq.train build --force && python -m videollm.vq.train commit``, likewise for
     the motion tokenizer and the fusion models): a fresh clone loads them instead of training."""
     from videollm.cache import COMMITTED_WEIGHTS, committed_dir
 
-    name, spec, load = _committed_specs()[index]
+    spec, load = _committed_specs()[name]
     folder = committed_dir(name, spec)
     others = sorted(p.name for p in COMMITTED_WEIGHTS.glob(f"{name}-*") if p != folder)
     assert (folder / "meta.json").exists(), f"no committed weights for the current config ({folder.name}); {others}"

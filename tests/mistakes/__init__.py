@@ -16,3 +16,9 @@ class Mistake:
     loses: tuple[str, ...]  # grade_ids of test cells that must lose points
     why: str = ""        # what a student did wrong, in one line
     also: tuple[tuple[str, str], ...] = ()  # (grade_id, code) of further answer cells replaced in the same notebook
+
+
+def filler(template: str, right: dict[str, str]):
+    """``fill(**changes)``: a catalog's wrong answer written from ``template`` (a whole answer cell with ``{part}``
+    slots), every slot as ``right`` has it except those ``changes`` replaces."""
+    return lambda **changes: template.format(**{**right, **changes})

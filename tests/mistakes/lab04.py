@@ -17,7 +17,7 @@ Contract clauses (see each task's text) and the entries that break them:
 - every task: ``calls_reference_*`` (the answer wraps the course's reference).
 """
 
-from tests.mistakes import Mistake
+from tests.mistakes import Mistake, filler
 
 # One correct block matcher with slots for the parts students get wrong.
 BLOCK_MATCHING = '''
@@ -55,8 +55,7 @@ RIGHT = dict(cast=".to(torch.float32)", checks=CHECKS, dev=", device=x.device", 
              offsets=f"sorted({ALL}, key=lambda d: (abs(d[0]) + abs(d[1]), -d[1], -d[0]))")
 
 
-def bm(**changes):
-    return BLOCK_MATCHING.format(**{**RIGHT, **changes})
+bm = filler(BLOCK_MATCHING, RIGHT)
 
 
 BLOCK_LOOP = '''
@@ -167,8 +166,7 @@ TOKENS_RIGHT = dict(
 )
 
 
-def tokens(**changes):
-    return TOKENS.format(**{**TOKENS_RIGHT, **changes})
+tokens = filler(TOKENS, TOKENS_RIGHT)
 
 
 # Each entry costs one execution of the lab (about 10-15 s) in tests/test_labs.py: one or two per contract clause.

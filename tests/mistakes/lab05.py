@@ -2,7 +2,7 @@
 smart_nframes, M-RoPE position ids): one per contract clause, the reference called from an answer (one per task)
 and the reference patched so that in-kernel comparisons with it would pass."""
 
-from tests.mistakes import Mistake
+from tests.mistakes import Mistake, filler
 
 SELECT = '''
 def select_best_resolution(original_size, possible_resolutions):
@@ -27,8 +27,7 @@ SELECT_RIGHT = dict(
 )
 
 
-def select(**changes):
-    return SELECT.format(**{**SELECT_RIGHT, **changes})
+select = filler(SELECT, SELECT_RIGHT)
 
 
 UNPAD = '''
@@ -54,8 +53,7 @@ UNPAD_RIGHT = dict(
 )
 
 
-def unpad(**changes):
-    return UNPAD.format(**{**UNPAD_RIGHT, **changes})
+unpad = filler(UNPAD, UNPAD_RIGHT)
 
 
 POOL = '''
@@ -77,8 +75,7 @@ POOL_RIGHT = dict(
 )
 
 
-def pool(**changes):
-    return POOL.format(**{**POOL_RIGHT, **changes})
+pool = filler(POOL, POOL_RIGHT)
 
 
 RESIZE = '''
@@ -107,8 +104,7 @@ RESIZE_RIGHT = dict(
 )
 
 
-def resize(**changes):
-    return RESIZE.format(**{**RESIZE_RIGHT, **changes})
+resize = filler(RESIZE, RESIZE_RIGHT)
 
 
 NFRAMES = '''
@@ -128,8 +124,7 @@ NFRAMES_RIGHT = dict(
 )
 
 
-def nframes(**changes):
-    return NFRAMES.format(**{**NFRAMES_RIGHT, **changes})
+nframes = filler(NFRAMES, NFRAMES_RIGHT)
 
 
 MROPE = '''
@@ -163,8 +158,7 @@ MROPE_RIGHT = dict(
 )
 
 
-def mrope(**changes):
-    return MROPE.format(**{**MROPE_RIGHT, **changes})
+mrope = filler(MROPE, MROPE_RIGHT)
 
 
 SELECT_T, UNPAD_T, POOL_T = ("test_select_best_resolution",), ("test_unpad_features",), ("test_pool_video_frames",)

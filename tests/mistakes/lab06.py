@@ -3,7 +3,7 @@ top-k eviction, the cache surgery, and all of them in the real model): one per c
 likely to miss, the reference called from the answers, and the reference patched so that in-kernel comparisons
 with it would pass."""
 
-from tests.mistakes import Mistake
+from tests.mistakes import Mistake, filler
 
 DISTANCES = '''
 def chunk_distances(tokens, patches_per_chunk):
@@ -26,8 +26,7 @@ DISTANCES_RIGHT = dict(
 )
 
 
-def distances(**changes):
-    return DISTANCES.format(**{**DISTANCES_RIGHT, **changes})
+distances = filler(DISTANCES, DISTANCES_RIGHT)
 
 
 PROJECT = '''
@@ -61,8 +60,7 @@ PROJECT_RIGHT = dict(
 )
 
 
-def project(**changes):
-    return PROJECT.format(**{**PROJECT_RIGHT, **changes})
+project = filler(PROJECT, PROJECT_RIGHT)
 
 
 LAYERS = '''
@@ -88,8 +86,7 @@ LAYERS_RIGHT = dict(
 )
 
 
-def layers(**changes):
-    return LAYERS.format(**{**LAYERS_RIGHT, **changes})
+layers = filler(LAYERS, LAYERS_RIGHT)
 
 
 KEEP = '''
@@ -114,8 +111,7 @@ KEEP_RIGHT = dict(
 )
 
 
-def keep(**changes):
-    return KEEP.format(**{**KEEP_RIGHT, **changes})
+keep = filler(KEEP, KEEP_RIGHT)
 
 
 EVICT = '''
@@ -138,8 +134,7 @@ EVICT_RIGHT = dict(
 )
 
 
-def evict(**changes):
-    return EVICT.format(**{**EVICT_RIGHT, **changes})
+evict = filler(EVICT, EVICT_RIGHT)
 
 
 #: A student who hands every task to the course's reference, a different way in each answer cell.

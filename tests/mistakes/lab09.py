@@ -1,7 +1,7 @@
 """Typical wrong implementations for lab09 (evaluating video LLMs): at least one per contract clause, the
 reference called from an answer (one per task) and the reference patched so that in-kernel checks would pass."""
 
-from tests.mistakes import Mistake
+from tests.mistakes import Mistake, filler
 
 # The ranking parser, written so that each mistake changes one step: {check}, {clean}, {find}, {phrase_find},
 # {start_ok}, {fallback} and {pick} are filled in below (the correct pieces first).
@@ -46,8 +46,7 @@ RIGHT = dict(
 )
 
 
-def parser(**changes):
-    return PARSER.format(**{**RIGHT, **changes})
+parser = filler(PARSER, RIGHT)
 
 
 METRICS = '''
@@ -76,8 +75,7 @@ METRICS_RIGHT = dict(
 )
 
 
-def metrics_cell(**changes):
-    return METRICS.format(**{**METRICS_RIGHT, **changes})
+metrics_cell = filler(METRICS, METRICS_RIGHT)
 
 
 CIRCULAR = '''
@@ -104,8 +102,7 @@ CIRCULAR_RIGHT = dict(
 )
 
 
-def circular_cell(**changes):
-    return CIRCULAR.format(**{**CIRCULAR_RIGHT, **changes})
+circular_cell = filler(CIRCULAR, CIRCULAR_RIGHT)
 
 
 BASIC, RANKING = ("test_extract_basic",), ("test_extract_ranking",)

@@ -284,6 +284,11 @@ def evaluate(model: fu.EarlyFusionLM, data: FusionData, pad_id: int, device="cpu
 # --------------------------------------------------------------------------------------------------------------
 # the cached checkpoints
 # --------------------------------------------------------------------------------------------------------------
+def checkpoint_name(style: str) -> str:
+    """The folder name of a style's checkpoint, before its config hash (data/cache/checkpoints/, data/weights/)."""
+    return f"fusion-{style}"
+
+
 def default_config(style: str) -> FusionConfig:
     """The course's config of each style."""
     if style not in fu.STYLES:
@@ -322,7 +327,7 @@ def pretrained(config: FusionConfig | str = "non_tokenised", device="cpu", retra
         # a checkpoint made with another tokenizer fails to load here, and the model is trained again
         return load_weights(build_model(config, _tokenizer()), folder, device)
 
-    model, model.meta = load_or_train(f"fusion-{config.style}", spec(config), fit, save_weights, load,
+    model, model.meta = load_or_train(checkpoint_name(config.style), spec(config), fit, save_weights, load,
                                       retrain=retrain)
     model.config = config
     return model.eval()
@@ -346,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     styles = fu.STYLES if args.style == "both" else (args.style,)
     if args.command == "commit":
-        return max(commit_command(f"fusion-{style}", spec(default_config(style)),
+        return max(commit_command(checkpoint_name(style), spec(default_config(style)),
                                   f"python -m videollm.fusion.train build --style {style}") for style in styles)
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         parser.error(f"--device {args.device}: no CUDA device is available here; use --device cpu")
@@ -366,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["FusionConfig", "FusionData", "MODEL_VERSION", "build_model", "default_config", "evaluate", "main",
+__all__ = ["FusionConfig", "FusionData", "MODEL_VERSION", "build_model", "checkpoint_name", "default_config", "evaluate", "main",
            "option_scores", "predict", "prepare", "pretrained", "spec", "train", "vq_codes"]
 
 

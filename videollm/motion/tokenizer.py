@@ -52,6 +52,8 @@ from videollm.world.shapes import WORLD_VERSION
 
 #: Bump when the architecture or the training recipe changes: old checkpoints are then retrained, not loaded.
 TOKENIZER_VERSION = 1
+#: The checkpoint's folder name, before its config hash (data/cache/checkpoints/, data/weights/).
+CHECKPOINT_NAME = "motion_tokenizer"
 #: Video-LaVIT's motion tokenizer: clip length, input grid (H x W), stage strides (t, h, w), codebook K x D.
 LAVIT_STRIDES = ((1, 2, 2), (2, 1, 1), (2, 1, 1), (2, 2, 2))
 
@@ -342,7 +344,7 @@ def pretrained(config: TokenizerConfig = TokenizerConfig(), device="cpu", retrai
     def load(folder: Path) -> MotionTokenizer:
         return load_weights(MotionTokenizer(config), folder, device)
 
-    model, model.meta = load_or_train("motion_tokenizer", spec(config), lambda: train_config(config, device, progress),
+    model, model.meta = load_or_train(CHECKPOINT_NAME, spec(config), lambda: train_config(config, device, progress),
                                       save_weights, load, retrain=retrain)
     return model.eval()
 
@@ -359,14 +361,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = TokenizerConfig()
     if args.command == "commit":
-        return commit_command("motion_tokenizer", spec(config), "python -m videollm.motion.tokenizer build")
+        return commit_command(CHECKPOINT_NAME, spec(config), "python -m videollm.motion.tokenizer build")
     if args.command == "info":
         lavit = tokens_per_clip(24, (20, 36), LAVIT_STRIDES)
         print(f"Video-LaVIT: 24 frames x 20x36 -> {lavit} = {math.prod(lavit)} tokens")
         print(f"course:      {config.num_frames} frames x {config.grid[0]}x{config.grid[1]} -> {config.latent_grid} "
               f"= {config.num_tokens} tokens")
-        found = cached_meta("motion_tokenizer", spec(config))
-        print(f"checkpoint:  {checkpoint_dir('motion_tokenizer', spec(config))} ({'cached' if found else 'absent'})")
+        found = cached_meta(CHECKPOINT_NAME, spec(config))
+        print(f"checkpoint:  {checkpoint_dir(CHECKPOINT_NAME, spec(config))} ({'cached' if found else 'absent'})")
         return 0
     try:
         info = pretrained(config, device=args.device, retrain=args.force).meta
