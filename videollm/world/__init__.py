@@ -14,6 +14,7 @@
                    (``python -m videollm.world.suites build|check``)
 - ``qa_frames``    suite questions with their uniformly sampled frames (the training sets of units 03 and 05)
 - ``captions``     detailed descriptions of the frames a model sees, written from the ground truth
+- ``voices``       sounding clips: each object sounds its colour's pitch in its shape's timbre (unit 07's binding data)
 - ``text_tokenizer`` the course's offline byte-level BPE with Qwen2-VL's and LLaVA's special tokens
 - ``plots``        figures of the event world
 """
