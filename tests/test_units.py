@@ -151,21 +151,23 @@ def test_every_trained_model_has_the_same_four_functions(modules):
 def _committed_specs() -> dict:
     """The current config's spec and a loader of each small model committed in data/weights/, by checkpoint name
     (the mini video LLM and the needle reader have their own tests, in tests/vlm and tests/compress)."""
-    from videollm.anyany import bind
+    from videollm.anyany import bind, decoders
     from videollm.fusion import train as fusion
     from videollm.motion import tokenizer as motion
     from videollm.vq import train as vq
 
     out = {vq.CHECKPOINT_NAME: (vq.spec(vq.VQVAEConfig()), lambda: vq.pretrained(progress=False)),
            motion.CHECKPOINT_NAME: (motion.spec(motion.TokenizerConfig()), motion.pretrained),
-           bind.CHECKPOINT_NAME: (bind.spec(bind.BindConfig()), lambda: bind.pretrained(progress=False))}
+           bind.CHECKPOINT_NAME: (bind.spec(bind.BindConfig()), lambda: bind.pretrained(progress=False)),
+           decoders.CHECKPOINT_NAME: (decoders.spec(), lambda: decoders.pretrained(progress=False))}
     for style in ("non_tokenised", "tokenised"):
         out[fusion.checkpoint_name(style)] = (fusion.spec(fusion.default_config(style)),
                                               lambda style=style: fusion.pretrained(style, progress=False))
     return out
 
 
-@pytest.mark.parametrize("name", ["vqvae", "motion_tokenizer", "fusion-non_tokenised", "fusion-tokenised", "binding"])
+@pytest.mark.parametrize("name", ["vqvae", "motion_tokenizer", "fusion-non_tokenised", "fusion-tokenised", "binding",
+                                  "decoders"])
 def test_the_committed_weights_are_the_current_configs_and_load(name):
     """``data/weights/<name>-<hash>`` must be retrained and committed whenever a model's config, code version or
     data change (``python -m videollm.vq.train build --force && python -m videollm.vq.train commit``, likewise for
