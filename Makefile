@@ -6,7 +6,8 @@
 #   make labs     regenerate labs/ from solutions/ (instructors; never touches my-labs/ or a hand-edited file)
 #   make data     generate the course's synthetic clips into data/cache/ (cached), the benchmark manifests, and the
 #                 small trained models the lectures load (VQ-VAE, motion tokenizer, the two early-fusion models,
-#                 the mini video LLM and its needle reader; each trained once, then cached)
+#                 the mini video LLM and its needle reader, unit 07's binding encoders, decoders and NExT-GPT;
+#                 each committed in data/weights or trained once, then cached)
 #   make baselines  print the random / blind / frame-limited-oracle table of every benchmark suite
 # Every target creates .venv and installs the pinned environment on first use.
 
@@ -57,6 +58,7 @@ data: setup
 	$(PY) -m videollm.fusion.train build
 	$(PY) -m videollm.vlm.mini build
 	$(PY) -m videollm.compress build
+	$(PY) -m videollm.anyany build
 
 baselines: setup
 	$(PY) -m videollm.eval.baselines

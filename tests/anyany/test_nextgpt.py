@@ -88,3 +88,27 @@ def test_the_alignment_reads_the_signal_tokens_states(model, clips):
     assert model.targets("audio", ["a red circle"]).shape == (1, 1, 64)
     assert model.targets("image", ["a red circle"]).shape == (1, 24, 64)
     torch.testing.assert_close(total, parts["ce"] + sum(v for k, v in parts.items() if k.startswith("l2")))
+
+
+def test_the_committed_model_asks_for_what_it_is_asked_and_captions_above_chance():
+    from videollm.anyany.benchmark import captioning, requests
+
+    model = ng.pretrained(progress=False)
+    replies = model.respond(["show me a picture of a red circle", "play the sound of a blue square"])
+    assert replies[0]["text"] == "here is a red circle: [IMG0][IMG1][IMG2][IMG3]"
+    assert set(replies[0]["signals"]) == {"image"} and replies[0]["signals"]["image"].shape == (1, 24, 64)
+    assert set(replies[1]["signals"]) == {"audio"} and replies[1]["signals"]["audio"].shape == (1, 1, 64)
+    clips = ng.world_clips("test", 16)
+    rows = {r["output"]: r for r in requests(model, clips)}
+    for modality in ("image", "audio"):  # measured on 128 clips: 0.59 against 7.92, and 0.17 against 1.13
+        assert rows[modality]["emitted"] == 100
+        assert rows[modality]["L2 to the real conditioning"] < 0.25 * rows[modality]["L2 between two captions"]
+    named = captioning(model, clips)
+    assert named["video"]["objects"] > 10  # measured 24.5% of objects on 128 clips; one in 32 kinds by chance
+
+
+def test_a_reply_reads_only_its_own_signal_tokens_not_the_historys():
+    model = ng.pretrained(progress=False)
+    history = [("show me a picture of a red circle", "here is a red circle: [IMG]")]
+    reply = model.respond(["play the sound of a blue square"], history=[history])[0]
+    assert "[IMG0]" not in reply["text"] and "image" not in reply["signals"]

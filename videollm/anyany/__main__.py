@@ -14,6 +14,7 @@ import sys
 import torch
 
 from videollm.anyany import bind, decoders, nextgpt
+from videollm.anyany.benchmark import pipeline_report
 from videollm.anyany.bind import TEST_CLIPS, binding_data, evaluate
 from videollm.anyany.encoders import parameter_count
 from videollm.cache import cached_meta, cached_path, checkpoint_dir, commit_command
@@ -30,8 +31,6 @@ def table(rows: list[dict]) -> str:
 
 
 def _pipeline(clips: int, device) -> int:
-    from videollm.anyany.benchmark import pipeline_report
-
     model = nextgpt.pretrained(device=device, progress=False)
     report = pipeline_report(model, decoders.pretrained(device=device, progress=False), clips)
     print(f"## The world's NExT-GPT on {clips} held-out clips\n\n| input | caption exact | objects named right |\n"

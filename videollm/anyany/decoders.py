@@ -31,8 +31,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from videollm.anyany import bind
 from videollm.anyany.encoders import TextEncoder, log_mel
 from videollm.anyany.infonce import normalise
+from videollm.cache import load_or_train, load_weights, save_weights
 from videollm.world.clips import ShapeSpec, make_clip
 from videollm.world.shapes import COLOR_NAMES, PALETTE, SHAPES
 from videollm.world.voices import caption, sounding_clip
@@ -267,15 +269,11 @@ class Decoders(nn.Module):
 def spec(config: DecoderConfig = DecoderConfig()) -> dict:
     """What decides the weights: the config, this code's version and the binding models' (whose text encoder makes
     the conditioning)."""
-    from videollm.anyany import bind
-
     return {"config": config, "model_version": MODEL_VERSION, "binding": bind.spec()}
 
 
 def train_config(config: DecoderConfig = DecoderConfig(), device="cpu", progress: bool = False):
     """Train the judge, then the image decoder on the binding text encoder's conditioning: ``(model, info)``."""
-    from videollm.anyany import bind
-
     text = bind.pretrained(device=device, progress=progress).text
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
@@ -292,8 +290,6 @@ def train_config(config: DecoderConfig = DecoderConfig(), device="cpu", progress
 
 def pretrained(config: DecoderConfig = DecoderConfig(), device="cpu", retrain: bool = False, progress: bool = True):
     """The committed or cached decoders of ``config``, else trained (62 minutes on 2 busy CPU cores) and cached."""
-    from videollm.cache import load_or_train, load_weights, save_weights
-
     def load(folder: Path) -> Decoders:
         return load_weights(Decoders(config), folder, device)
 

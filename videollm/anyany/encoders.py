@@ -32,6 +32,7 @@ import torch.nn as nn
 
 from videollm.anyany.infonce import normalise
 from videollm.offline import set_offline
+from videollm.world.text_tokenizer import course_tokenizer
 
 set_offline()
 
@@ -91,8 +92,6 @@ class TextEncoder(nn.Module):
     def __init__(self, config: EncoderConfig = EncoderConfig(), tokenizer=None):
         super().__init__()
         from transformers import CLIPTextConfig, CLIPTextModel
-
-        from videollm.world.text_tokenizer import course_tokenizer
 
         self.config = config
         self.tokenizer = tokenizer if tokenizer is not None else course_tokenizer()

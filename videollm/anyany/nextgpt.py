@@ -41,8 +41,10 @@ from videollm.anyany.decoders import conditioning
 from videollm.anyany.encoders import parameter_count
 from videollm.anyany.projectors import InputProjector, OutputProjector, l2_alignment_loss
 from videollm.anyany.signals import SIGNAL_COUNTS, SignalRuns, add_signal_tokens, expand_signals, signal_positions
+from videollm.cache import load_or_train, load_weights, save_weights
 from videollm.offline import set_offline
 from videollm.world.shapes import PALETTE
+from videollm.world.text_tokenizer import course_tokenizer
 from videollm.world.voices import TEMPLATES, caption, sounding_clip
 
 set_offline()
@@ -98,8 +100,6 @@ class NextGPT(nn.Module):
     def __init__(self, config: NextConfig = NextConfig(), binding: bind.Binding | None = None):
         super().__init__()
         from transformers import LlamaConfig, LlamaForCausalLM
-
-        from videollm.world.text_tokenizer import course_tokenizer
 
         self.config = config
         object.__setattr__(self, "binding", binding if binding is not None else bind.pretrained(progress=False))
@@ -241,8 +241,8 @@ class NextGPT(nn.Module):
             text = text.split(self.tokenizer.eos_token)[0].replace(self.tokenizer.pad_token, "")
             signals = {}
             for modality, sig in self.signal_ids.items():
-                try:
-                    pos = signal_positions(full[b:b + 1], sig)
+                try:  # in this reply only: the history may hold earlier replies' runs
+                    pos = signal_positions(new[b:b + 1], sig) + ids.shape[1]
                 except ValueError:
                     continue  # this reply does not ask for that modality (or broke its run of tokens)
                 emb = self.llm.get_input_embeddings()(full[b:b + 1, pos[0]])
@@ -451,8 +451,6 @@ def spec(config: NextConfig = NextConfig()) -> dict:
 def pretrained(config: NextConfig = NextConfig(), device="cpu", retrain: bool = False,
                progress: bool = True) -> NextGPT:
     """The committed or cached model of ``config``, else trained and cached; eval mode, frozen, ``model.meta``."""
-    from videollm.cache import load_or_train, load_weights, save_weights
-
     def load(folder: Path) -> NextGPT:
         model = build_model(config, "cpu")
         add_lora(model)
