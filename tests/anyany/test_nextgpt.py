@@ -30,7 +30,21 @@ def test_only_the_replies_are_labelled(model):
     ids, mask, labels = model.encode([text], [spans])
     labelled = model.tokenizer.decode(labels[0][labels[0] != -100])
     assert labelled == "a red circle<|im_end|>here: [IMG0][IMG1][IMG2][IMG3]<|im_end|>"
+    # A placeholder in a later turn moves only the replies after it.
+    text, spans = ng.chat([("hi", "a red circle"), ("<video>\nand this?", "a blue square"), ("<audio>", "ok")])
+    ids, mask, labels = model.encode([text], [spans])
+    labelled = model.tokenizer.decode(labels[0][labels[0] != -100])
+    assert labelled == "a red circle<|im_end|>a blue square<|im_end|>ok<|im_end|>"
     assert ng.prompt("hi").endswith("<|im_start|>assistant\n")
+
+
+def test_media_must_match_their_placeholders(model, clips):
+    ids, _, _ = model.encode([ng.prompt("<video>\ndescribe"), ng.prompt("<video>\ndescribe")])
+    one = model.media_embeddings(video=clips[0].video[None])
+    with pytest.raises(ValueError, match="no video embedding"):
+        model.embed_inputs(ids, {})
+    with pytest.raises(ValueError, match="one embedding per row"):
+        model.embed_inputs(ids, one)
 
 
 def test_a_placeholder_becomes_the_projected_bound_embedding(model, clips):
@@ -78,9 +92,10 @@ def test_the_alignment_reads_the_signal_tokens_states(model, clips):
     texts, spans, outputs = ng.stage_batch(2, clips[:6], rng)  # rows 0, 2, 4 ask for image, audio, video
     assert [outputs[m][0] for m in ("image", "audio", "video")] == [[0], [2], [4]]
     assert all("[" not in texts[row] for row in (1, 3, 5))  # plain replies: no signal token belongs there
-    total, parts = model.loss(texts, spans, {}, outputs)
+    media = model.media_embeddings(video=torch.stack([c.video for c in clips[:6]]))  # rows 3 and 5 caption a video
+    total, parts = model.loss(texts, spans, media, outputs)
     ids, mask, labels = model.encode(texts, spans)
-    out = model.llm(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+    out = model.llm(inputs_embeds=model.embed_inputs(ids, media), attention_mask=mask, output_hidden_states=True)
     pos = signal_positions(ids[:1], model.signal_ids["image"])[0]
     pred = model.out_proj["image"](out.hidden_states[-1][:1, pos], model.llm.get_input_embeddings()(ids[:1, pos]))
     expected = l2_alignment_loss(pred, model.targets("image", outputs["image"][1]))

@@ -16,8 +16,13 @@ def test_l2_alignment_is_the_mean_euclidean_distance_per_token():
     assert torch.equal(same.grad, torch.zeros_like(same))  # 0, not NaN, at a distance of 0
 
 
-def test_input_projector_gives_one_token_per_input():
-    assert InputProjector(64, 128)(torch.randn(5, 64)).shape == (5, 1, 128)
+def test_input_projector_gives_its_tokens_per_input():
+    assert InputProjector(64, 128)(torch.randn(5, 64)).shape == (5, 1, 128)  # NExT-GPT's original: one token
+    proj = InputProjector(64, 32, tokens=4)
+    x = torch.randn(3, 64)
+    out = proj(x)
+    assert out.shape == (3, 4, 32)
+    torch.testing.assert_close(out[1, 2], proj.linear(x)[1, 64:96])  # token j is slice j of one linear map
 
 
 def test_output_projector_reads_states_plus_embeddings_and_emits_its_queries():

@@ -58,5 +58,7 @@ def test_generation_keeps_signal_tokens_in_whole_runs():
     assert out[1].argmax() == 13 and torch.isinf(out[1]).sum() == 29
     assert torch.isinf(out[2, [11, 12, 13, 21]]).all() and out[2, [10, 20, 5]].eq(0).all()  # starts only at [X0]
     assert torch.equal(scores, torch.zeros(3, 30))  # the scores passed in are left alone
+    single = SignalRuns({"image": [7]})  # a one-token modality: no inner tokens to mask
+    assert single(torch.tensor([[7]]), torch.zeros(1, 30)).eq(0).all()
     first = runs(torch.zeros(3, 0, dtype=torch.long), scores)  # generating from embeddings: no ids yet
     assert torch.isinf(first[:, [11, 12, 13, 21]]).all() and first[:, 10].eq(0).all()

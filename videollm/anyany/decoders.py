@@ -231,7 +231,13 @@ class SoundLibrary:
             self.keys = binding.audio["emergent"].eval()(log_mel(self.audio).to(device))  # (32, D) unit vectors
 
     def decode(self, cond: torch.Tensor) -> tuple[torch.Tensor, list[str]]:
-        """The library's sound nearest (cosine) to each row of ``cond`` ``(B, D)``, and its caption."""
+        """The library's sound nearest (cosine) to each row of ``cond`` ``(B, D)`` (or ``(B, 1, D)``, as an audio
+        output projector gives it), and its caption."""
+        if cond.ndim == 3 and cond.shape[1] == 1:
+            cond = cond[:, 0]
+        if cond.ndim != 2 or cond.shape[1] != self.keys.shape[1]:
+            raise ValueError(f"cond must be (B, {self.keys.shape[1]}) or (B, 1, {self.keys.shape[1]}); "
+                             f"got {tuple(cond.shape)}")
         best = (normalise(cond.to(self.keys.device)) @ self.keys.T).argmax(1).cpu()
         return self.audio[best], [self.captions[i] for i in best.tolist()]
 
@@ -299,6 +305,6 @@ def pretrained(config: DecoderConfig = DecoderConfig(), device="cpu", retrain: b
     return model.eval().requires_grad_(False)
 
 
-__all__ = ["CHECKPOINT_NAME", "DecoderConfig", "Decoders", "ImageDecoder", "MODEL_VERSION", "pretrained", "spec",
-           "train_config", "ImageDecoder", "PICTURE_SEEDS", "PictureJudge", "Pictures", "SoundLibrary",
-           "conditioning", "kind_sounds", "picture", "pictures", "train_decoder", "train_judge"]
+__all__ = ["CHECKPOINT_NAME", "DecoderConfig", "Decoders", "ImageDecoder", "MODEL_VERSION", "PICTURE_SEEDS",
+           "PictureJudge", "Pictures", "SoundLibrary", "conditioning", "kind_sounds", "picture", "pictures",
+           "pretrained", "spec", "train_config", "train_decoder", "train_judge"]

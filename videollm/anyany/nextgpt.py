@@ -144,6 +144,10 @@ class NextGPT(nn.Module):
             text = text.replace(tag, tag * self.config.media_tokens)
         return text
 
+    def _grown(self, text: str, index: int) -> int:
+        """How many characters :meth:`expand_media` adds before character ``index`` of ``text``."""
+        return sum((self.config.media_tokens - 1) * len(tag) * text[:index].count(tag) for tag in MEDIA.values())
+
     def encode(self, texts: list[str], spans: list[list[tuple[int, int]]] | None = None, left_pad: bool = False):
         """Token ids ``(B, L)``, attention mask and labels (``-100`` outside the reply spans) of ``texts`` (media
         placeholders expanded by :meth:`expand_media`)."""
@@ -151,9 +155,7 @@ class NextGPT(nn.Module):
         tok = self.tokenizer
         texts = [self.expand_media(t) for t in texts]
         if spans is not None:  # the replies move right by the added placeholders before them
-            grow = (self.config.media_tokens - 1) * len(MEDIA["video"])
-            spans = [[(a + grow * _media_before(t, a), b + grow * _media_before(t, a)) for a, b in sp]
-                     for t, sp in zip(texts_in, spans)]
+            spans = [[(a + self._grown(t, a), b + self._grown(t, a)) for a, b in sp] for t, sp in zip(texts_in, spans)]
         rows = [tok(t, add_special_tokens=False, return_offsets_mapping=spans is not None) for t in texts]
         longest = max(len(r.input_ids) for r in rows)
         ids = torch.full((len(rows), longest), tok.pad_token_id, dtype=torch.long)
@@ -173,6 +175,16 @@ class NextGPT(nn.Module):
         embedding (row ``b``'s placeholder takes ``media[modality][b]``)."""
         x = self.llm.get_input_embeddings()(ids)
         k = self.config.media_tokens
+        for modality, token in self.media_ids.items():
+            count = (ids == token).sum(1)  # (B,) placeholder tokens per row
+            if not count.any():
+                continue
+            if modality not in media:
+                raise ValueError(f"the text holds {MEDIA[modality]} but no {modality} embedding was given: pass "
+                                 f"media={{'{modality}': (B, D) embeddings}} (see media_embeddings)")
+            if len(media[modality]) != len(ids) or (count % k).any() or (count > k).any():
+                raise ValueError(f"{modality}: one {MEDIA[modality]} per row at most, and one embedding per row; "
+                                 f"got {len(media[modality])} embeddings for {len(ids)} rows")
         for modality, emb in media.items():
             rows, cols = torch.nonzero(ids == self.media_ids[modality], as_tuple=True)  # row-major: k per row
             if len(rows):
@@ -266,11 +278,6 @@ def _request(ask: str, reply: str, placeholder: str):
 REQUESTS = {"image": _request("show me a picture of {one}", "here is {one}: [IMG]", " [IMG]"),
             "audio": _request("play the sound of {one}", "this is {one}: [AUD]", " [AUD]"),
             "video": _request("make a video of {label}", "here is the video: [VID]", " [VID]")}
-
-
-def _media_before(text: str, index: int) -> int:
-    """How many media placeholders ``text`` holds before character ``index``."""
-    return sum(text[:index].count(tag) for tag in MEDIA.values())
 
 
 def first_named(objects: list) -> object:
@@ -452,7 +459,8 @@ def pretrained(config: NextConfig = NextConfig(), device="cpu", retrain: bool = 
                progress: bool = True) -> NextGPT:
     """The committed or cached model of ``config``, else trained and cached; eval mode, frozen, ``model.meta``."""
     def load(folder: Path) -> NextGPT:
-        model = build_model(config, "cpu")
+        # The binding models are held outside the state dict, so model.to(device) would leave them behind.
+        model = build_model(config, "cpu", binding=bind.pretrained(device=device, progress=False))
         add_lora(model)
         return load_weights(model, folder, device)
 
@@ -465,8 +473,10 @@ def pretrained(config: NextConfig = NextConfig(), device="cpu", retrain: bool = 
 def parameter_table(model: NextGPT) -> dict[str, int]:
     """Parameter counts: frozen encoders, LLM, LoRA, input and output projectors."""
     lora = sum(p.numel() for n, p in model.llm.named_parameters() if "lora_" in n)
+    rows = 2 * sum(len(ids) for ids in model.signal_ids.values()) * model.config.hidden  # embedding + LM head
     return {"binding encoders (frozen)": parameter_count(model.binding),
-            "LLM (frozen after stage 0)": parameter_count(model.llm) - lora, "LoRA": lora,
+            "LLM (frozen after stage 0, but for its signal-token rows)": parameter_count(model.llm) - lora - rows,
+            "signal-token rows of the embedding and LM head (stage 2)": rows, "LoRA": lora,
             "input projector": parameter_count(model.in_proj), "output projectors": parameter_count(model.out_proj)}
 
 

@@ -73,7 +73,7 @@ class SignalRuns:
 
     def __init__(self, signal_ids: dict[str, list[int]]):
         self.next = {a: b for ids in signal_ids.values() for a, b in zip(ids, ids[1:])}
-        self.inner = torch.tensor([i for ids in signal_ids.values() for i in ids[1:]])
+        self.inner = torch.tensor([i for ids in signal_ids.values() for i in ids[1:]], dtype=torch.long)
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         scores = scores.clone()
