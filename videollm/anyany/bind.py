@@ -83,6 +83,7 @@ class BindingData:
     mel: torch.Tensor | None
     captions: list[str]
     labels: list[str]
+    objects: list[list] = field(default_factory=list)  # each clip's ShapeSpecs
 
 
 def binding_data(split: str, n: int, frames=BindConfig.frames, audio: bool = True) -> BindingData:
@@ -94,7 +95,7 @@ def binding_data(split: str, n: int, frames=BindConfig.frames, audio: bool = Tru
     video = torch.from_numpy(np.stack([c.frames[list(frames)] for c in clips])).permute(0, 1, 4, 2, 3).contiguous()
     mel = log_mel(np.stack([c.audio for c in clips])) if audio else None
     return BindingData(video=video, mel=mel, captions=[c.caption for c in clips],
-                       labels=[caption(c.objects) for c in clips])
+                       labels=[caption(c.objects) for c in clips], objects=[c.objects for c in clips])
 
 
 class Binding(nn.Module):

@@ -45,7 +45,7 @@ from videollm.cache import load_or_train, load_weights, save_weights
 from videollm.offline import set_offline
 from videollm.world.shapes import PALETTE
 from videollm.world.text_tokenizer import course_tokenizer
-from videollm.world.voices import TEMPLATES, caption, sounding_clip
+from videollm.world.voices import TEMPLATES, caption
 
 set_offline()
 
@@ -419,8 +419,7 @@ class _Clip:
 def world_clips(split: str, n: int, frames=bind.BindConfig.frames) -> list[_Clip]:
     """Sounding clips of a binding split with their objects, frames ``(T, 3, H, W)`` uint8 and log-mel."""
     data = bind.binding_data(split, n, frames)
-    seeds = range(bind.SPLIT_SEEDS[split], bind.SPLIT_SEEDS[split] + n)
-    return [_Clip(objects=sounding_clip(s).objects, video=data.video[i], mel=data.mel[i]) for i, s in enumerate(seeds)]
+    return [_Clip(objects=data.objects[i], video=data.video[i], mel=data.mel[i]) for i in range(n)]
 
 
 def build_model(config: NextConfig = NextConfig(), device="cpu", binding=None) -> NextGPT:
