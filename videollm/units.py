@@ -76,7 +76,8 @@ UNITS: tuple[Unit, ...] = (
          formerly=("lab05_vlm_inference",)),
     Unit("06", "adaretake", "AdaReTaKe token compression: chunk redundancy, the capped-simplex projection, layer "
          "allocation, top-k KV eviction in a chunked question-guided prefill, on the real Qwen2-VL classes", "compress"),
-    Unit("07", "next_gpt", "NExT-GPT and ImageBind", "anyany", ready=False),
+    Unit("07", "next_gpt", "NExT-GPT and ImageBind: symmetric InfoNCE and its temperatures, Recall@K, emergent "
+         "audio-to-text binding, signal tokens, input and output projectors, a diffusers decoder, LoRA stages", "anyany"),
     Unit("08", "videopoet", "VideoPoet and MAGVIT-v2", "videopoet", ready=False),
     Unit("09", "evaluation", "Evaluating video LLMs: Video-MME, PerceptionTest, MLVU, Video-MMMU; answer parsing, "
          "baselines, circular evaluation", "eval"),

@@ -1,7 +1,7 @@
-"""Unit 07 — ``python -m videollm.anyany build|benchmark|pipeline|info|commit``: train and cache the unit's three
-models (the binding encoders, the decoders, the world's NExT-GPT), print the retrieval table (README,
-docs/experiments/07_binding.md) or the pipeline's (docs/experiments/07_nextgpt.md), or commit the weights to
-``data/weights``.
+"""Unit 07 — ``python -m videollm.anyany build|benchmark|emergent|pipeline|info|commit``: train and cache the unit's
+three models (the binding encoders, the decoders, the world's NExT-GPT) and the lab's experiment data, print the
+retrieval table (README, docs/experiments/07_binding.md), the lab-scale emergent experiment's, or the pipeline's
+(docs/experiments/07_nextgpt.md), or commit the weights to ``data/weights``.
 
 Lecture: `lectures/07_next_gpt.ipynb` §4.
 """
@@ -13,7 +13,7 @@ import sys
 
 import torch
 
-from videollm.anyany import bind, decoders, nextgpt
+from videollm.anyany import bind, decoders, emergent, nextgpt
 from videollm.anyany.benchmark import pipeline_report
 from videollm.anyany.bind import TEST_CLIPS, binding_data, evaluate
 from videollm.anyany.encoders import parameter_count
@@ -52,6 +52,19 @@ def _pipeline(clips: int, device) -> int:
     return 0
 
 
+def _emergent(seeds: int) -> int:
+    data = emergent.emergent_data()
+    print(f"## Lab 07's emergent experiment: {len(data.features)} sounds bound to video, {len(data.target)} held-out "
+          f"sounds, {len(data.texts)} captions\n\n| head | R@1 | R@5 |\n|---|---:|---:|")
+    for seed in range(seeds):
+        for shuffle in (False, True):
+            recall = emergent.experiment(data, seed, shuffle=shuffle)
+            name = f"seed {seed}" + (", video shuffled (control)" if shuffle else "")
+            print(f"| {name} | {100 * recall[1]:.1f} | {100 * recall[5]:.1f} |")
+    print(f"| chance | {100 / len(data.texts):.1f} | {500 / len(data.texts):.1f} |")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m videollm.anyany",
                                      description="Unit 07: the binding models (ImageBind at the world's scale).")
@@ -62,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     bench = sub.add_parser("benchmark", help="the retrieval table on held-out clips")
     bench.add_argument("--clips", type=int, default=TEST_CLIPS, help=f"held-out clips (default {TEST_CLIPS})")
     bench.add_argument("--device", default="cpu")
+    lab = sub.add_parser("emergent", help="the lab's emergent experiment: a small audio head bound to video, per seed")
+    lab.add_argument("--seeds", type=int, default=4, help="heads trained, seeds 0 .. N-1 (default 4)")
     pipe = sub.add_parser("pipeline", help="captioning, requests and outputs of the world's NExT-GPT")
     pipe.add_argument("--clips", type=int, default=128, help="held-out clips (default 128)")
     pipe.add_argument("--device", default="cpu")
@@ -77,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             where = cached_path(name, module.spec()) or checkpoint_dir(name, module.spec())
             print(f"{where}: {'cached' if meta else 'absent'}")
         return 0
+    if args.command == "emergent":
+        return _emergent(args.seeds)
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         parser.error(f"--device {args.device}: no CUDA device is available here; use --device cpu")
     if args.command == "build":
@@ -84,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             model = module.pretrained(device=args.device, retrain=args.force)
             how = "cached" if model.meta["cached"] else f"trained in {model.meta['seconds']:.0f} s"
             print(f"{model.meta['path']} ({how}); {parameter_count(model)} parameters")
+        emergent.emergent_data()   # the lab's features, cached for every student run
         return 0
     if args.command == "pipeline":
         return _pipeline(args.clips, args.device)
