@@ -3,7 +3,7 @@
 For a test cell whose hidden part records (``videollm.record``), the cell earns its points when every check the
 solution's clean run recorded was also recorded by the student's run and matches it (types, dtypes, shapes and
 values; ``close`` within the reference's tolerance; ``agree``: enough equal items of a list; ``raises`` by
-exception class). Nothing the student's code
+exception class; ``derive``: first a course function turns the student's value into what is compared, here). Nothing the student's code
 did to ``numpy``, ``torch`` or the reference in its kernel reaches this comparison. A test cell that records
 nothing is scored the nbgrader way (full points when it ran without an error): the labs not yet converted.
 
@@ -13,13 +13,14 @@ quote a value, a message or a type name that came out of the sandbox.
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from videollm.record import decode_array
+from videollm.record import decode, decode_array, encode
 
 
 @dataclass
@@ -55,10 +56,24 @@ def expectations(text: str) -> dict[str, list[dict]]:
 
 def differs(expected: dict, got: dict, rule: dict) -> str | None:
     """None when ``got`` matches ``expected`` under ``rule``; else a category of failure (no values quoted)."""
+    if rule.get("derive") and got.get("t") not in ("raised", "reference-used"):
+        try:
+            got = encode(derived(rule["derive"])(decode(got)))
+        except Exception:  # noqa: BLE001 -- whatever the student's value makes the course function raise
+            return "returned something that could not be read"
     try:
         return _differs(expected, got, rule)
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
         return "returned something that could not be read"
+
+
+def derived(spec: str):
+    """The course function ``"videollm.module:function"`` that a check's ``derive`` names (the name comes from the
+    solution's records, never from a student's; only the course package is reachable)."""
+    module, _, function = spec.partition(":")
+    if not module.startswith("videollm.") or not function.isidentifier():
+        raise ValueError(f"derive must name a function of the course package; got {spec!r}")
+    return getattr(importlib.import_module(module), function)
 
 
 def _differs(expected: dict, got: dict, rule: dict) -> str | None:

@@ -13,7 +13,7 @@ import torch
 from grader.course import LABS, SOLUTIONS
 from grader.prepare import InvalidNotebook, prepare, read_submission
 from grader.verdicts import differs, expectations, parse_records, score_cells
-from videollm.record import Checks, RecordError, encode, encode_error
+from videollm.record import Checks, RecordError, decode, encode, encode_error
 
 EXACT = {"how": "exact"}
 LAB = "lab00_video_as_data"
@@ -102,6 +102,78 @@ def test_calling_the_graded_reference_fails_however_it_is_reached(tmp_path, monk
             "test_x", graded=["videollm.sampling:uniform_indices"]).value("w", lambda: saved(10, 4)))
     with pytest.raises(RecordError, match="module:function"):
         Checks("test_x", graded=["uniform_indices"])
+
+
+def test_switching_the_tripwire_off_counts_as_calling_the_reference(tmp_path, monkeypatch):
+    """Code under test that replaces the profile hook (sys.setprofile, sys.settrace, threading's) before calling
+    the reference, and sets it back after, is recorded as using the reference; the hook is off again afterwards."""
+    import sys
+    import threading
+
+    from videollm import sampling
+
+    def off_then_on():
+        hook = sys.getprofile()
+        sys.setprofile(None)
+        value = sampling.uniform_indices(10, 4)
+        sys.setprofile(hook)
+        return value
+
+    def run(check):
+        check = Checks("test_x", graded=["videollm.sampling:uniform_indices"])
+        check.value("setprofile", off_then_on)
+        check.value("settrace", lambda: sys.settrace(None))
+        check.value("threads", lambda: threading.setprofile(None))
+        check.value("honest", lambda: 3)
+
+    got = parse_records(recorded(tmp_path, monkeypatch, "student", run))
+    outcomes = {check: item["outcome"]["t"] for (_, check), item in got.items()}
+    assert outcomes == {"setprofile": "reference-used", "settrace": "reference-used", "threads": "reference-used",
+                        "honest": "int"}
+    assert sys.getprofile() is None
+
+
+def _double_first(trained):
+    """A stand-in for a course function a check derives with (it must be importable by its module's name)."""
+    return [2 * x for x in trained["values"]]
+
+
+def test_derive_runs_a_course_function_on_the_students_value_in_the_graders_process(tmp_path, monkeypatch):
+    """What a check derives is computed from the student's recorded value by the grader (the kernel only records
+    data); a value the function cannot take fails as unreadable; only course functions are reachable."""
+    monkeypatch.setattr("videollm.record._double_first", _double_first, raising=False)
+    derive = "videollm.record:_double_first"
+
+    def body(check):
+        check.value("derived", lambda: {"values": [1, 2, 3]}, expect=lambda: [2, 4, 6], agree=1.0, derive=derive)
+    ref = expectations(recorded(tmp_path, monkeypatch, "reference", body))["test_x"][0]
+    assert ref["compare"] == {"how": "agree", "share": 1.0, "derive": derive}
+    assert differs(ref["outcome"], encode({"values": [1, 2, 3]}), ref["compare"]) is None
+    assert differs(ref["outcome"], encode({"values": [1, 2, 4]}), ref["compare"]) == "agrees on too few items"
+    assert differs(ref["outcome"], encode({"values": "abc"}), ref["compare"]) == "agrees on too few items"
+    assert differs(ref["outcome"], encode({"other": 1}), ref["compare"]) == "returned something that could not be read"
+    assert differs(ref["outcome"], encode_error(ValueError("x")), ref["compare"]) == "raised an error"
+    assert differs(ref["outcome"], {"t": "dict", "items": [[{"t": "bogus"}, {"t": "none"}]]},
+                   ref["compare"]) == "returned something that could not be read"
+    outside = {**ref["compare"], "derive": "os:system"}
+    assert differs(ref["outcome"], encode({"values": [1]}), outside) == "returned something that could not be read"
+    for bad in ("os:system", "videollm.record", "videollm.record:not a name"):
+        with pytest.raises(RecordError, match="derive"):
+            recorded(tmp_path, monkeypatch, "reference",
+                     lambda c: c.value("d", lambda: 1, expect=lambda: 1, derive=bad))
+    with pytest.raises(RecordError, match="with an expect"):
+        recorded(tmp_path, monkeypatch, "reference", lambda c: c.value("d", lambda: 1, derive=derive))
+
+
+def test_decode_inverts_encode():
+    value = [None, True, 3, 2.5, "text", (1, "a"), {"k": [1, 2]}, np.arange(3), torch.ones(2, dtype=torch.float16)]
+    back = decode(encode(value))
+    assert back[:7] == [None, True, 3, 2.5, "text", (1, "a"), {"k": [1, 2]}]
+    np.testing.assert_array_equal(back[7], np.arange(3))
+    assert back[8].dtype == np.float32 and back[8].tolist() == [1.0, 1.0]  # half precision comes back widened
+    for forged in ({"t": "object"}, {"t": "list", "items": "no"}, "not a dict", {"t": "int", "v": "x"}):
+        with pytest.raises(ValueError):
+            decode(forged)
 
 
 @pytest.mark.parametrize("expected, got, why", [

@@ -25,7 +25,10 @@ Each check calls its thunk and records the value or the exception. The student's
 student's code returned; the solution's run (``VIDEOLLM_RECORD_MODE=reference``) records the expected value:
 ``expect()`` when given (a library the answer must agree with), else the solution's own value, and how to
 compare (``exact``, ``close`` with ``rtol``/``atol``, or ``agree``: the share of a list's items that must equal
-the expected ones). The check names are shown to the student in feedback;
+the expected ones). Where even the last step of a check must not happen in the kernel, ``derive`` names a course
+function (``"videollm.module:function"``) that the grader applies, in its own process, to the student's recorded
+value before comparing (lab 07 records a trained head's weights; the grader retrieves with them). The check names
+are shown to the student in feedback;
 write them as you would an assertion message. Outside a grading run (``VIDEOLLM_RECORD`` unset) nothing is
 written, so a student running the lab sees the visible checks only.
 
@@ -131,9 +134,42 @@ def _class_name(cls: type) -> str:
     return name
 
 
+def decode(encoded: dict, depth: int = 0) -> Any:
+    """The inverse of :func:`encode` for what it can record: arrays and tensors come back as NumPy arrays, a long
+    string as its recorded beginning. Raises ValueError for anything else (a forged or unreadable record)."""
+    if not isinstance(encoded, dict) or depth > 20:
+        raise ValueError("not a recorded value")
+    kind = encoded.get("t")
+    if kind == "none":
+        return None
+    if kind == "bool" and isinstance(encoded.get("v"), bool):
+        return encoded["v"]
+    if kind == "int":
+        return int(encoded["v"])
+    if kind == "float":
+        return float(encoded["v"])
+    if kind == "str" and isinstance(encoded.get("v"), str):
+        return encoded["v"]
+    if kind in ("list", "tuple") and isinstance(encoded.get("items"), list):
+        items = [decode(item, depth + 1) for item in encoded["items"]]
+        return items if kind == "list" else tuple(items)
+    if kind == "dict" and isinstance(encoded.get("items"), list):
+        return {decode(k, depth + 1): decode(v, depth + 1) for k, v in encoded["items"]}
+    if kind in ("ndarray", "npscalar", "tensor"):
+        return decode_array(encoded)
+    raise ValueError(f"a recorded {kind!r} cannot be decoded")
+
+
 class ReferenceUsed(BaseException):
     """The code under test called the course's reference for the graded task. A ``BaseException``, so that an
     answer's ``except Exception`` fallback cannot swallow it."""
+
+
+#: What a thunk that switched the tripwire off is recorded as having used (``sys.setprofile``/``settrace``).
+SWITCHED_OFF = "the check for calls into the reference (switched off)"
+_SWITCHES = (sys.setprofile, sys.settrace)  # builtins: seen as "c_call"
+_SWITCH_CODES = tuple(getattr(threading, name).__code__ for name in ("setprofile", "settrace", "setprofile_all_threads",
+                                                                      "settrace_all_threads") if hasattr(threading, name))
 
 
 class _Tripwire:
@@ -151,6 +187,7 @@ class _Tripwire:
                 raise RecordError(f"graded={spec!r}: write it as 'package.module:function' (or ':Class')")
             self.targets.setdefault(found.origin, set()).add(qualname)
         self.hit: str | None = None
+        self.armed = False  # True only while the thunk itself runs
 
     def _is_target(self, code) -> str | None:
         names = self.targets.get(code.co_filename)
@@ -162,22 +199,33 @@ class _Tripwire:
         return None
 
     def _hook(self, frame, event, arg):
-        if event == "call" and self.hit is None and (name := self._is_target(frame.f_code)):
+        if self.hit is not None or not self.armed:
+            return
+        if event == "call" and (name := self._is_target(frame.f_code)):
             self.hit = name
             raise ReferenceUsed(name)
+        if (event == "c_call" and arg in _SWITCHES) or (event == "call" and frame.f_code in _SWITCH_CODES):
+            # code under test replacing this hook (for itself or its threads): as bad as calling the reference
+            self.hit = SWITCHED_OFF
+            raise ReferenceUsed(SWITCHED_OFF)
 
     def run(self, thunk: Callable[[], Any]) -> Any:
         if not self.targets:
             return thunk()
         self.hit, previous, previous_threads = None, sys.getprofile(), threading.getprofile()
-        sys.setprofile(self._hook)  # an error in the hook also unsets it: the finally puts the previous one back
-        threading.setprofile(self._hook)  # and threads the check starts
+        hook = self._hook
+        sys.setprofile(hook)  # an error in the hook also unsets it: the finally puts the previous one back
+        threading.setprofile(hook)  # and threads the check starts
+        self.armed = True
         try:
             value = thunk()
         except BaseException:
             if self.hit is None:
                 raise
         finally:
+            self.armed = False  # from here on, the setprofile calls are this method's own
+            if self.hit is None and sys.getprofile() is not hook:
+                self.hit = SWITCHED_OFF  # the hook was replaced in a way the hook could not see
             sys.setprofile(previous)
             threading.setprofile(previous_threads)
         if self.hit is not None:  # also when the answer caught ReferenceUsed with a bare except
@@ -196,18 +244,26 @@ class Checks:
         self.tripwire = _Tripwire(graded)
 
     def value(self, name: str, thunk: Callable[[], Any], expect: Callable[[], Any] | None = None,
-              rtol: float = 0.0, atol: float = 0.0, agree: float | None = None) -> None:
+              rtol: float = 0.0, atol: float = 0.0, agree: float | None = None, derive: str | None = None) -> None:
         """Record what ``thunk()`` returns (or raises). Exact comparison unless ``rtol``/``atol`` is set.
 
         ``agree``: the value is a list (a model's answers, say), and it passes when at least this share of its
         items equal the expected list's, item by item (the share is the reference run's: a threshold computed
-        in the hidden test from the solution's own results is fixed there, not in the student's kernel)."""
+        in the hidden test from the solution's own results is fixed there, not in the student's kernel).
+        ``derive``: ``"videollm.module:function"``, applied by the grader to the student's value (decoded, see
+        :func:`decode`) before the comparison; ``expect`` then gives what the derived value must match."""
         if agree is not None:
             if not 0 <= agree <= 1 or rtol or atol:
                 raise RecordError(f"check {name!r}: agree is a share in [0, 1], without rtol/atol")
             compare = {"how": "agree", "share": float(agree)}
         else:
             compare = {"how": "close", "rtol": rtol, "atol": atol} if (rtol or atol) else {"how": "exact"}
+        if derive is not None:
+            module, _, function = derive.partition(":")
+            if not module.startswith("videollm.") or not function.isidentifier() or (
+                    expect is None and self.mode == "reference"):  # student runs carry no expect= (the grader's cut)
+                raise RecordError(f"check {name!r}: derive is 'videollm.module:function', with an expect")
+            compare["derive"] = derive
         if self.mode == "reference" and expect is not None:
             outcome = self._outcome(expect, guarded=False)
         else:

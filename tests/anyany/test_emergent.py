@@ -92,6 +92,27 @@ def test_training_refuses_bad_input_with_a_clear_error(wrong):
         emergent.train_audio_head(emergent.make_head(12, 8), **args)
 
 
+def test_rotations_are_orthogonal_and_seeded():
+    q = emergent.rotation(3, 16)
+    torch.testing.assert_close(q @ q.T, torch.eye(16), atol=1e-5, rtol=0)
+    assert torch.equal(q, emergent.rotation(3, 16)) and not torch.equal(q, emergent.rotation(4, 16))
+
+
+@pytest.mark.slow
+def test_the_grader_retrieves_from_the_weights_as_the_head_does_and_refuses_other_shapes():
+    data = emergent.emergent_data()
+    head = emergent.make_head(256, 64, seed=2, width=32)
+    turn = emergent.rotation(11, 256)
+    weights = [v.detach() for v in head.state_dict().values()]
+    with torch.no_grad():
+        direct = emergent.similarity_logits(head(data.test_features @ turn), data.text, 1.0).argmax(1).tolist()
+    assert emergent.held_out_picks({"rotation": 11, "weights": [w.numpy() for w in weights]}) == direct
+    for wrong in (weights[:3], [weights[0].T, *weights[1:]], [weights[0][:, :10], *weights[1:]],
+                  [weights[0] * float("nan"), *weights[1:]]):
+        with pytest.raises(ValueError):
+            emergent.held_out_picks({"rotation": 11, "weights": wrong})
+
+
 @pytest.mark.slow
 def test_sound_bound_to_video_alone_finds_its_caption_and_the_shuffled_control_does_not():
     """Lab 07 Task 4's calibration: far above chance for the right pairs, chance for shuffled ones."""

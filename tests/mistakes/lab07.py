@@ -169,7 +169,7 @@ MISTAKES = {
         "symmetric_infonce",
         infonce(loss="-((logits.exp().diagonal() / logits.exp().sum(1)).log().mean()"
                      " + (logits.exp().diagonal() / logits.exp().sum(0)).log().mean()) / 2"),
-        INFONCE_T, "writes the softmax out with exp, which overflows at a logit scale of 100 (and in float16 at 11)",
+        INFONCE_T, "writes the softmax out with exp, which overflows at a logit scale of 100 (in float16 past 11.1)",
     ),
     "infonce_one_direction": Mistake(
         "symmetric_infonce", infonce(loss="F.cross_entropy(logits, target)"), INFONCE_T,
@@ -291,5 +291,22 @@ ref_emergent.train_audio_head = lambda head, *args, **kwargs: [0.0]
 ''',
         TRAIN_T + EMERGENT_T,
         "trains on shuffled pairs, then patches the experiment's helpers so that the printed recall looks perfect",
+    ),
+    "forges_the_experiment": Mistake(
+        "train_audio_head", """
+_prepared = ref_emergent.make_head(256, 64, seed=1)       # weights trained beforehand, outside any check
+_cached = ref_emergent.emergent_data()
+ref_emergent.train_audio_head(_prepared, _cached.features, _cached.video)
+ref_emergent.rotation = lambda seed, dim: torch.eye(dim)  # so that the test's features look like the cached ones
+ref_emergent.held_out_picks = lambda trained: _cached.target.tolist()
+
+
+def train_audio_head(head, features, video, steps=300, batch_size=256, lr=1e-3, tau=0.05, seed=0):
+    head.load_state_dict(_prepared.state_dict())
+    head.eval()
+    return [0.0] * steps
+""",
+        TRAIN_T + EMERGENT_T,
+        "hands the test weights prepared beforehand with the reference, and patches the rotation and the scorer",
     ),
 }

@@ -13,7 +13,9 @@ video encoder was aligned with text first (lab 07, Tasks 3–4; lecture §4).
 - :func:`make_head`, :func:`train_audio_head`: the head and its training (the binding stage's loop,
   :func:`videollm.anyany.bind.train_audio`, at ImageBind's fixed ``tau = 0.05``);
 - :func:`audio_to_text`: the zero-shot scores of held-out sounds against the captions; :func:`experiment`: bind a
-  head and measure Recall@K (``python -m videollm.anyany emergent`` prints the lab's calibration table).
+  head and measure Recall@K (``python -m videollm.anyany emergent`` prints the lab's calibration table);
+- :func:`held_out_picks`: what the grader computes, in its own process, from the weights a student's loop trained
+  (on features turned by a :func:`rotation`, so that weights prepared beforehand do not fit).
 
 Lecture: `lectures/07_next_gpt.ipynb` §4.
 """
@@ -24,6 +26,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn as nn
 
@@ -136,6 +139,38 @@ def audio_to_text(head: nn.Module, data: EmergentData) -> torch.Tensor:
     return similarity_logits(head(data.test_features), data.text, 1.0)
 
 
+def rotation(seed: int, dim: int) -> torch.Tensor:
+    """A ``(dim, dim)`` float32 orthogonal matrix drawn from ``seed`` (QR of a Gaussian matrix, in float64)."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.linalg.qr(torch.randn(dim, dim, generator=g, dtype=torch.float64)).Q.float()
+
+
+def held_out_picks(trained: dict) -> list[int]:
+    """The caption each held-out sound retrieves, from a head's weights alone: the grader's side of lab 07's Task 4.
+
+    ``trained``: ``{"rotation": seed, "weights": [W1 (width, F), b1 (width,), W2 (D, width), b2 (D,)]}``, the
+    state of a :func:`make_head`-shaped head trained on sound features turned by :func:`rotation` ``(seed, F)``
+    (arrays or tensors). Runs the head on the held-out features turned the same way, in this process, and returns
+    the index of the best-scoring caption per sound. Raises ValueError for weights of any other shape."""
+    data = emergent_data()
+    seed = int(trained["rotation"])
+    weights = [w.detach().to("cpu", torch.float32) if isinstance(w, torch.Tensor)
+               else torch.from_numpy(np.array(w, dtype=np.float32)) for w in trained["weights"]]  # a recorded array
+    n_features, n_out = data.features.shape[1], data.video.shape[1]
+    if len(weights) != 4:
+        raise ValueError(f"expected 4 weight tensors (two Linear layers); got {len(weights)}")
+    w1, b1, w2, b2 = weights
+    width = w1.shape[0] if w1.ndim == 2 else -1
+    if (w1.shape, b1.shape, w2.shape, b2.shape) != ((width, n_features), (width,), (n_out, width), (n_out,)):
+        raise ValueError("the weights are not those of a Linear-GELU-Linear head "
+                         f"({n_features} -> width -> {n_out})")
+    if not all(torch.isfinite(w).all() for w in weights):
+        raise ValueError("the weights hold NaN or infinite values")
+    features = data.test_features @ rotation(seed, n_features)
+    audio = torch.nn.functional.gelu(features @ w1.T + b1) @ w2.T + b2
+    return similarity_logits(audio, data.text, 1.0).argmax(1).tolist()
+
+
 def experiment(data: EmergentData, seed: int = 0, steps: int = 300, shuffle: bool = False,
                ks=(1, 5)) -> dict[int, float]:
     """Recall@K of audio-to-text retrieval after binding a head from ``seed`` (its initialisation and its batches)
@@ -148,5 +183,5 @@ def experiment(data: EmergentData, seed: int = 0, steps: int = 300, shuffle: boo
     return recall_at_k(audio_to_text(head, data), data.target, ks)
 
 
-__all__ = ["CHECKPOINT_NAME", "EmergentData", "audio_to_text", "emergent_data", "experiment", "make_head",
-           "sound_features", "train_audio_head"]
+__all__ = ["CHECKPOINT_NAME", "EmergentData", "audio_to_text", "emergent_data", "experiment", "held_out_picks",
+           "make_head", "rotation", "sound_features", "train_audio_head"]
