@@ -3,8 +3,8 @@
 For a test cell whose hidden part records (``videollm.record``), the cell earns its points when every check the
 solution's clean run recorded was also recorded by the student's run and matches it (types, dtypes, shapes and
 values; ``close`` within the reference's tolerance; ``agree``: enough equal items of a list; ``raises`` by
-exception class; ``derive``: first a course function turns the student's value into what is compared, here). Nothing the student's code
-did to ``numpy``, ``torch`` or the reference in its kernel reaches this comparison. A test cell that records
+exception class; ``derive``: first a course function turns the student's value into what is compared, here).
+Nothing the student's code did to ``numpy``, ``torch`` or the reference in its kernel reaches this comparison. A test cell that records
 nothing is scored the nbgrader way (full points when it ran without an error): the labs not yet converted.
 
 The reasons given to students name the check (the lab author's words) and a category of failure; they never

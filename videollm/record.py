@@ -168,8 +168,8 @@ class ReferenceUsed(BaseException):
 #: What a thunk that switched the tripwire off is recorded as having used (``sys.setprofile``/``settrace``).
 SWITCHED_OFF = "the check for calls into the reference (switched off)"
 _SWITCHES = (sys.setprofile, sys.settrace)  # builtins: seen as "c_call"
-_SWITCH_CODES = tuple(getattr(threading, name).__code__ for name in ("setprofile", "settrace", "setprofile_all_threads",
-                                                                      "settrace_all_threads") if hasattr(threading, name))
+_THREAD_SWITCHES = ("setprofile", "settrace", "setprofile_all_threads", "settrace_all_threads")  # Python: "call"
+_SWITCH_CODES = tuple(getattr(threading, name).__code__ for name in _THREAD_SWITCHES if hasattr(threading, name))
 
 
 class _Tripwire:
