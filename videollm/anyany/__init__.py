@@ -11,7 +11,11 @@ speaks to diffusion decoders through signal tokens.
 - :mod:`~videollm.anyany.encoders`: the video (timm ViT over two-frame tubelets), text (``CLIPTextModel``) and
   audio (``ASTModel`` on a 128-bin log-mel) encoders;
 - :mod:`~videollm.anyany.bind`: the emergent audio-to-text experiment on the world's sounding clips
-  (:mod:`videollm.world.voices`), with the supervised upper bound and the temperature ablation.
+  (:mod:`videollm.world.voices`), with the supervised upper bound and the temperature ablation;
+- :mod:`~videollm.anyany.emergent`: the same experiment in seconds, with a small head (lab 07);
+- :mod:`~videollm.anyany.signals`, :mod:`~videollm.anyany.projectors`, :mod:`~videollm.anyany.nextgpt`,
+  :mod:`~videollm.anyany.decoders`: NExT-GPT's pipeline at the world's scale; :mod:`~videollm.anyany.real`: Stable
+  Diffusion behind the same decoder interface, from a real checkpoint.
 
 Facts and the paper/code differences: ``../shared/reference/07-nextgpt.md``. Lecture: `lectures/07_next_gpt.ipynb`.
 """
