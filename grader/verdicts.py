@@ -4,8 +4,9 @@ For a test cell whose hidden part records (``videollm.record``), the cell earns 
 solution's clean run recorded was also recorded by the student's run and matches it (types, dtypes, shapes and
 values; ``close`` within the reference's tolerance; ``agree``: enough equal items of a list; ``raises`` by
 exception class; ``derive``: first a course function turns the student's value into what is compared, here).
-Nothing the student's code did to ``numpy``, ``torch`` or the reference in its kernel reaches this comparison. A test cell that records
-nothing is scored the nbgrader way (full points when it ran without an error): the labs not yet converted.
+Nothing the student's code did to ``numpy``, ``torch`` or the reference in its kernel reaches this comparison. A
+test cell that records nothing is scored the nbgrader way (full points when it ran without an error): the labs not
+yet converted.
 
 The reasons given to students name the check (the lab author's words) and a category of failure; they never
 quote a value, a message or a type name that came out of the sandbox.
@@ -57,10 +58,11 @@ def expectations(text: str) -> dict[str, list[dict]]:
 def differs(expected: dict, got: dict, rule: dict) -> str | None:
     """None when ``got`` matches ``expected`` under ``rule``; else a category of failure (no values quoted)."""
     if rule.get("derive") and got.get("t") not in ("raised", "reference-used"):
+        function = derived(rule["derive"])  # the lab's own check: an error here is the instructor's, not hidden
         try:
-            got = encode(derived(rule["derive"])(decode(got)))
-        except Exception:  # noqa: BLE001 -- whatever the student's value makes the course function raise
-            return "returned something that could not be read"
+            got = encode(function(decode(got), **rule.get("derive_args", {})))
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError):
+            return "returned something that could not be read"  # the course function refused the student's value
     try:
         return _differs(expected, got, rule)
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError):

@@ -133,9 +133,9 @@ def test_switching_the_tripwire_off_counts_as_calling_the_reference(tmp_path, mo
     assert sys.getprofile() is None
 
 
-def _double_first(trained):
+def _double_first(trained, factor=2):
     """A stand-in for a course function a check derives with (it must be importable by its module's name)."""
-    return [2 * x for x in trained["values"]]
+    return [factor * x for x in trained["values"]]
 
 
 def test_derive_runs_a_course_function_on_the_students_value_in_the_graders_process(tmp_path, monkeypatch):
@@ -149,14 +149,21 @@ def test_derive_runs_a_course_function_on_the_students_value_in_the_graders_proc
     ref = expectations(recorded(tmp_path, monkeypatch, "reference", body))["test_x"][0]
     assert ref["compare"] == {"how": "agree", "share": 1.0, "derive": derive}
     assert differs(ref["outcome"], encode({"values": [1, 2, 3]}), ref["compare"]) is None
+
+    def with_args(check):  # the arguments come from the reference's rule: the student's value cannot set them
+        check.value("args", lambda: {"values": [1, 2]}, expect=lambda: [3, 6], derive=derive, derive_args={"factor": 3})
+    checks = expectations(recorded(tmp_path, monkeypatch, "reference", with_args))["test_x"]
+    rule = next(c for c in checks if c["check"] == "args")["compare"]
+    assert rule["derive_args"] == {"factor": 3}
+    assert differs(encode([3, 6]), encode({"values": [1, 2], "factor": 2}), rule) is None
     assert differs(ref["outcome"], encode({"values": [1, 2, 4]}), ref["compare"]) == "agrees on too few items"
     assert differs(ref["outcome"], encode({"values": "abc"}), ref["compare"]) == "agrees on too few items"
     assert differs(ref["outcome"], encode({"other": 1}), ref["compare"]) == "returned something that could not be read"
     assert differs(ref["outcome"], encode_error(ValueError("x")), ref["compare"]) == "raised an error"
     assert differs(ref["outcome"], {"t": "dict", "items": [[{"t": "bogus"}, {"t": "none"}]]},
                    ref["compare"]) == "returned something that could not be read"
-    outside = {**ref["compare"], "derive": "os:system"}
-    assert differs(ref["outcome"], encode({"values": [1]}), outside) == "returned something that could not be read"
+    with pytest.raises(ValueError, match="course package"):  # a broken check is the instructor's error, loudly
+        differs(ref["outcome"], encode({"values": [1]}), {**ref["compare"], "derive": "os:system"})
     for bad in ("os:system", "videollm.record", "videollm.record:not a name"):
         with pytest.raises(RecordError, match="derive"):
             recorded(tmp_path, monkeypatch, "reference",

@@ -167,7 +167,8 @@ class ReferenceUsed(BaseException):
 
 #: What a thunk that switched the tripwire off is recorded as having used (``sys.setprofile``/``settrace``).
 SWITCHED_OFF = "the check for calls into the reference (switched off)"
-_SWITCHES = (sys.setprofile, sys.settrace)  # builtins: seen as "c_call"
+_SWITCHES = tuple(getattr(sys, name) for name in ("setprofile", "settrace", "_setprofileallthreads",
+                                                   "_settraceallthreads") if hasattr(sys, name))  # "c_call" events
 _THREAD_SWITCHES = ("setprofile", "settrace", "setprofile_all_threads", "settrace_all_threads")  # Python: "call"
 _SWITCH_CODES = tuple(getattr(threading, name).__code__ for name in _THREAD_SWITCHES if hasattr(threading, name))
 
@@ -176,7 +177,10 @@ class _Tripwire:
     """Notices a call into given reference code while a thunk runs (a profile hook, Python 3.11+).
 
     The reference is found by the file its module was loaded from and the function's qualified name, never
-    through the module's attributes, which the student's code may have replaced."""
+    through the module's attributes, which the student's code may have replaced. Replacing the hook while the
+    thunk runs (``sys.setprofile``, ``sys.settrace``, threading's) counts as a call. What it cannot stop, since it
+    shares the process with the code it watches: code that reaches into the hook's own state, calls the
+    reference through C (``ctypes``), or calls it before the check starts and hands over the result."""
 
     def __init__(self, graded: Iterable[str]):
         self.targets: dict[str, set[str]] = {}  # source file -> qualified names
@@ -244,14 +248,16 @@ class Checks:
         self.tripwire = _Tripwire(graded)
 
     def value(self, name: str, thunk: Callable[[], Any], expect: Callable[[], Any] | None = None,
-              rtol: float = 0.0, atol: float = 0.0, agree: float | None = None, derive: str | None = None) -> None:
+              rtol: float = 0.0, atol: float = 0.0, agree: float | None = None, derive: str | None = None,
+              derive_args: dict | None = None) -> None:
         """Record what ``thunk()`` returns (or raises). Exact comparison unless ``rtol``/``atol`` is set.
 
         ``agree``: the value is a list (a model's answers, say), and it passes when at least this share of its
         items equal the expected list's, item by item (the share is the reference run's: a threshold computed
         in the hidden test from the solution's own results is fixed there, not in the student's kernel).
         ``derive``: ``"videollm.module:function"``, applied by the grader to the student's value (decoded, see
-        :func:`decode`) before the comparison; ``expect`` then gives what the derived value must match."""
+        :func:`decode`) before the comparison, with the keyword arguments ``derive_args`` (JSON; recorded by the
+        reference run only, so a student's run cannot change them); ``expect`` gives what the result must match."""
         if agree is not None:
             if not 0 <= agree <= 1 or rtol or atol:
                 raise RecordError(f"check {name!r}: agree is a share in [0, 1], without rtol/atol")
@@ -264,6 +270,8 @@ class Checks:
                     expect is None and self.mode == "reference"):  # student runs carry no expect= (the grader's cut)
                 raise RecordError(f"check {name!r}: derive is 'videollm.module:function', with an expect")
             compare["derive"] = derive
+            if derive_args:
+                compare["derive_args"] = json.loads(json.dumps(derive_args))  # plain JSON, or an error here
         if self.mode == "reference" and expect is not None:
             outcome = self._outcome(expect, guarded=False)
         else:

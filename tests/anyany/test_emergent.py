@@ -106,11 +106,11 @@ def test_the_grader_retrieves_from_the_weights_as_the_head_does_and_refuses_othe
     weights = [v.detach() for v in head.state_dict().values()]
     with torch.no_grad():
         direct = emergent.similarity_logits(head(data.test_features @ turn), data.text, 1.0).argmax(1).tolist()
-    assert emergent.held_out_picks({"rotation": 11, "weights": [w.numpy() for w in weights]}) == direct
+    assert emergent.held_out_picks([w.numpy() for w in weights], rotation_seed=11) == direct
     for wrong in (weights[:3], [weights[0].T, *weights[1:]], [weights[0][:, :10], *weights[1:]],
-                  [weights[0] * float("nan"), *weights[1:]]):
+                  [weights[0] * float("nan"), *weights[1:]], {"weights": weights}):
         with pytest.raises(ValueError):
-            emergent.held_out_picks({"rotation": 11, "weights": wrong})
+            emergent.held_out_picks(wrong, rotation_seed=11)
 
 
 @pytest.mark.slow

@@ -75,6 +75,10 @@ def test_a_missing_or_foreign_checkpoint_gets_a_clear_error(saved_pipeline, tmp_
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(FileNotFoundError, match="not a folder"):
         load_image_decoder(tmp_path / "nothing-here")
+    with pytest.raises(FileNotFoundError, match="not a folder"):
+        load_image_decoder("models/sd15/v1")                   # a relative path, not an owner/name hub id
+    with pytest.raises(FileNotFoundError, match="no model_index.json"):
+        load_image_decoder(tmp_path)
     with pytest.raises(FileNotFoundError, match="Nothing downloads at run time"):
         load_image_decoder("nobody-here/not-a-pipeline")
     foreign = tmp_path / "foreign"
@@ -83,5 +87,8 @@ def test_a_missing_or_foreign_checkpoint_gets_a_clear_error(saved_pipeline, tmp_
     (foreign / "model_index.json").write_text(json.dumps({**index, "_class_name": "AudioLDMPipeline"}))
     with pytest.raises(ValueError, match="not a StableDiffusionPipeline"):
         load_image_decoder(foreign)
+    decoder = load_image_decoder(saved_pipeline[0])
     with pytest.raises(ValueError, match="non-empty list"):
-        load_image_decoder(saved_pipeline[0]).conditioning("a red circle")
+        decoder.conditioning("a red circle")
+    with pytest.raises(ValueError, match="one per picture"):
+        decoder.sample(decoder.conditioning(["a", "b", "c"]), empty=decoder.conditioning(["", ""]), steps=1)

@@ -298,7 +298,7 @@ _prepared = ref_emergent.make_head(256, 64, seed=1)       # weights trained befo
 _cached = ref_emergent.emergent_data()
 ref_emergent.train_audio_head(_prepared, _cached.features, _cached.video)
 ref_emergent.rotation = lambda seed, dim: torch.eye(dim)  # so that the test's features look like the cached ones
-ref_emergent.held_out_picks = lambda trained: _cached.target.tolist()
+ref_emergent.held_out_picks = lambda weights, rotation_seed: _cached.target.tolist()
 
 
 def train_audio_head(head, features, video, steps=300, batch_size=256, lr=1e-3, tau=0.05, seed=0):

@@ -15,7 +15,7 @@ video encoder was aligned with text first (lab 07, Tasks 3–4; lecture §4).
 - :func:`audio_to_text`: the zero-shot scores of held-out sounds against the captions; :func:`experiment`: bind a
   head and measure Recall@K (``python -m videollm.anyany emergent`` prints the lab's calibration table);
 - :func:`held_out_picks`: what the grader computes, in its own process, from the weights a student's loop trained
-  (on features turned by a :func:`rotation`, so that weights prepared beforehand do not fit).
+  (on features turned by a :func:`rotation` whose seed only the hidden test and the grader know).
 
 Lecture: `lectures/07_next_gpt.ipynb` §4.
 """
@@ -145,20 +145,19 @@ def rotation(seed: int, dim: int) -> torch.Tensor:
     return torch.linalg.qr(torch.randn(dim, dim, generator=g, dtype=torch.float64)).Q.float()
 
 
-def held_out_picks(trained: dict) -> list[int]:
+def held_out_picks(weights: list, rotation_seed: int) -> list[int]:
     """The caption each held-out sound retrieves, from a head's weights alone: the grader's side of lab 07's Task 4.
 
-    ``trained``: ``{"rotation": seed, "weights": [W1 (width, F), b1 (width,), W2 (D, width), b2 (D,)]}``, the
-    state of a :func:`make_head`-shaped head trained on sound features turned by :func:`rotation` ``(seed, F)``
-    (arrays or tensors). Runs the head on the held-out features turned the same way, in this process, and returns
-    the index of the best-scoring caption per sound. Raises ValueError for weights of any other shape."""
-    data = emergent_data()
-    seed = int(trained["rotation"])
+    ``weights``: ``[W1 (width, F), b1 (width,), W2 (D, width), b2 (D,)]`` (arrays or tensors), the state of a
+    :func:`make_head`-shaped head trained on sound features turned by :func:`rotation` ``(rotation_seed, F)``. Runs
+    the head on the held-out features turned the same way, in this process, and returns the index of the
+    best-scoring caption per sound. Raises ValueError for weights of any other shape."""
+    if not isinstance(weights, (list, tuple)) or len(weights) != 4:
+        raise ValueError("expected the 4 weight tensors of two Linear layers")
     weights = [w.detach().to("cpu", torch.float32) if isinstance(w, torch.Tensor)
-               else torch.from_numpy(np.array(w, dtype=np.float32)) for w in trained["weights"]]  # a recorded array
+               else torch.from_numpy(np.array(w, dtype=np.float32)) for w in weights]  # a recorded array: a copy
+    data = emergent_data()
     n_features, n_out = data.features.shape[1], data.video.shape[1]
-    if len(weights) != 4:
-        raise ValueError(f"expected 4 weight tensors (two Linear layers); got {len(weights)}")
     w1, b1, w2, b2 = weights
     width = w1.shape[0] if w1.ndim == 2 else -1
     if (w1.shape, b1.shape, w2.shape, b2.shape) != ((width, n_features), (width,), (n_out, width), (n_out,)):
@@ -166,7 +165,7 @@ def held_out_picks(trained: dict) -> list[int]:
                          f"({n_features} -> width -> {n_out})")
     if not all(torch.isfinite(w).all() for w in weights):
         raise ValueError("the weights hold NaN or infinite values")
-    features = data.test_features @ rotation(seed, n_features)
+    features = data.test_features @ rotation(int(rotation_seed), n_features)
     audio = torch.nn.functional.gelu(features @ w1.T + b1) @ w2.T + b2
     return similarity_logits(audio, data.text, 1.0).argmax(1).tolist()
 

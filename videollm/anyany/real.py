@@ -9,10 +9,13 @@ output) and gives it the two calls the course's pipeline makes of a decoder:
 - ``sample(cond, empty)``: pictures from a (projected) conditioning with classifier-free guidance, ``(B, 3, H, W)``
   uint8, as :meth:`videollm.anyany.decoders.ImageDecoder.sample` returns them.
 
-Nothing downloads at run time here: with ``HF_HUB_OFFLINE=1`` a hub id must already be in the local cache. The
-tests load a tiny pipeline saved to a folder, through the same ``from_pretrained``. Which other parts of NExT-GPT
+Nothing downloads at run time: a hub id is read from the local Hugging Face cache only (``local_files_only``;
+download it once with ``hf download <id>``). The tests load a tiny pipeline saved to a folder, through the same
+``from_pretrained``. The pipeline runs in float32 unless ``dtype`` says otherwise (on a GPU, ``torch.float16``
+halves its memory). Which other parts of NExT-GPT
 the field's libraries load is listed in the README's unit 07 section. The audio decoder (AudioLDM) and the video
-decoder (ZeroScope) are ``diffusers`` pipelines too, but they are not wired here yet.
+decoder (ZeroScope) are ``diffusers`` pipelines too (``AudioLDMPipeline`` and ``TextToVideoSDPipeline``, both among
+diffusers' deprecated pipelines in 0.42), but they are not wired here yet.
 
 Lecture: `lectures/07_next_gpt.ipynb` §6.
 """
@@ -24,8 +27,8 @@ from pathlib import Path
 
 import torch
 
-#: NExT-GPT's image decoder (its original code's ``image_diffusion``).
-IMAGE_CHECKPOINT = "runwayml/stable-diffusion-v1-5"
+#: NExT-GPT's image decoder (its original code names ``runwayml/stable-diffusion-v1-5``, since moved to this id).
+IMAGE_CHECKPOINT = "stable-diffusion-v1-5/stable-diffusion-v1-5"
 
 
 class RealImageDecoder:
@@ -56,11 +59,13 @@ class RealImageDecoder:
                seed: int = 0) -> torch.Tensor:
         """``(B, 3, H, W)`` uint8 pictures for ``cond`` ``(B, L, width)``, ``steps`` steps of the pipeline's scheduler
         with classifier-free guidance against ``empty`` (default: the empty caption's conditioning)."""
-        expected = self.empty.shape[1:]
+        empty = self.empty if empty is None else empty
+        expected = empty.shape[1:]
         if cond.ndim != 3 or cond.shape[1:] != expected:
             raise ValueError(f"cond must be (B, {expected[0]}, {expected[1]}), this decoder's conditioning; got "
                              f"{tuple(cond.shape)} (is the output projector built for another decoder?)")
-        empty = self.empty if empty is None else empty
+        if empty.ndim != 3 or len(empty) not in (1, len(cond)):
+            raise ValueError(f"empty must be (1, L, width) or one per picture; got {tuple(empty.shape)}")
         generator = torch.Generator(self.device).manual_seed(seed)
         dtype = self.pipeline.unet.dtype
         images = self.pipeline(prompt_embeds=cond.to(self.device, dtype),
@@ -83,21 +88,25 @@ def load_image_decoder(checkpoint: str | os.PathLike = IMAGE_CHECKPOINT, device=
 
     source = str(checkpoint)
     as_path = Path(source).expanduser()
-    if as_path.exists() or source.startswith((".", "/", "~")):
+    is_folder = isinstance(checkpoint, os.PathLike) or as_path.exists() or source.startswith((".", "/", "~")) \
+        or source.count("/") != 1  # a hub id is "owner/name"; anything else is a folder
+    if is_folder:
         if not as_path.is_dir():
-            raise FileNotFoundError(f"{source} is not a folder of a saved diffusers pipeline")
+            raise FileNotFoundError(f"{source} is not a folder (a saved diffusers pipeline, or a hub id owner/name)")
+        if not (as_path / "model_index.json").exists():
+            raise FileNotFoundError(f"{source} holds no model_index.json: save the pipeline there with "
+                                    "`pipeline.save_pretrained(folder)`")
         source = str(as_path)
     try:
-        config = DiffusionPipeline.load_config(source)
+        config = DiffusionPipeline.load_config(source, local_files_only=True)
     except (OSError, ValueError) as error:
         raise FileNotFoundError(
-            f"cannot find the pipeline {checkpoint!r} ({type(error).__name__}). Nothing downloads at run time: with "
-            f"network, `huggingface-cli download {checkpoint}` first (HF_HUB_OFFLINE=1 is set by the course's "
-            "commands), or pass a local folder") from None
+            f"{checkpoint!r} is not in the local Hugging Face cache ({type(error).__name__}). Nothing downloads at "
+            f"run time: with network, run `HF_HUB_OFFLINE=0 hf download {checkpoint}` once, or pass a folder") from None
     kind = config.get("_class_name") if isinstance(config, dict) else None
     if kind != "StableDiffusionPipeline":
         raise ValueError(f"{checkpoint!r} holds a {kind!r}, not a StableDiffusionPipeline (NExT-GPT's image decoder)")
-    pipeline = StableDiffusionPipeline.from_pretrained(source, dtype=dtype or torch.float32)
+    pipeline = StableDiffusionPipeline.from_pretrained(source, dtype=dtype or torch.float32, local_files_only=True)
     pipeline.set_progress_bar_config(disable=True)
     return RealImageDecoder(pipeline.to(device))
 
