@@ -105,8 +105,9 @@ def test_calling_the_graded_reference_fails_however_it_is_reached(tmp_path, monk
 
 
 def test_switching_the_tripwire_off_counts_as_calling_the_reference(tmp_path, monkeypatch):
-    """Code under test that replaces the profile hook (sys.setprofile, sys.settrace, threading's) before calling
-    the reference, and sets it back after, is recorded as using the reference; the hook is off again afterwards."""
+    """Code under test that switches the profile hook off (for itself or its threads) before calling the reference,
+    and sets it back after, is recorded as using the reference; a hook of its own that passes every event on (lab
+    04 counts calls so) is fine, and still sees a call into the reference; the hook is off again afterwards."""
     import sys
     import threading
 
@@ -119,17 +120,30 @@ def test_switching_the_tripwire_off_counts_as_calling_the_reference(tmp_path, mo
         sys.setprofile(hook)
         return value
 
+    def chained(fn):
+        outer = sys.getprofile()
+
+        def counting(frame, event, arg):
+            outer(frame, event, arg)
+
+        sys.setprofile(counting)
+        try:
+            return fn()
+        finally:
+            sys.setprofile(outer)
+
     def run(check):
         check = Checks("test_x", graded=["videollm.sampling:uniform_indices"])
         check.value("setprofile", off_then_on)
-        check.value("settrace", lambda: sys.settrace(None))
         check.value("threads", lambda: threading.setprofile(None))
+        check.value("chained, honest", lambda: chained(lambda: 3))
+        check.value("chained, calls it", lambda: chained(lambda: sampling.uniform_indices(10, 4)))
         check.value("honest", lambda: 3)
 
     got = parse_records(recorded(tmp_path, monkeypatch, "student", run))
     outcomes = {check: item["outcome"]["t"] for (_, check), item in got.items()}
-    assert outcomes == {"setprofile": "reference-used", "settrace": "reference-used", "threads": "reference-used",
-                        "honest": "int"}
+    assert outcomes == {"setprofile": "reference-used", "threads": "reference-used", "chained, honest": "int",
+                        "chained, calls it": "reference-used", "honest": "int"}
     assert sys.getprofile() is None
 
 

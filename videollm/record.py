@@ -168,19 +168,20 @@ class ReferenceUsed(BaseException):
 #: What a thunk that switched the tripwire off is recorded as having used (``sys.setprofile``/``settrace``).
 SWITCHED_OFF = "the check for calls into the reference (switched off)"
 _SWITCHES = tuple(getattr(sys, name) for name in ("setprofile", "settrace", "_setprofileallthreads",
-                                                   "_settraceallthreads") if hasattr(sys, name))  # "c_call" events
-_THREAD_SWITCHES = ("setprofile", "settrace", "setprofile_all_threads", "settrace_all_threads")  # Python: "call"
-_SWITCH_CODES = tuple(getattr(threading, name).__code__ for name in _THREAD_SWITCHES if hasattr(threading, name))
+                                                   "_settraceallthreads") if hasattr(sys, name))
 
 
 class _Tripwire:
     """Notices a call into given reference code while a thunk runs (a profile hook, Python 3.11+).
 
     The reference is found by the file its module was loaded from and the function's qualified name, never
-    through the module's attributes, which the student's code may have replaced. Replacing the hook while the
-    thunk runs (``sys.setprofile``, ``sys.settrace``, threading's) counts as a call. What it cannot stop, since it
-    shares the process with the code it watches: code that reaches into the hook's own state, calls the
-    reference through C (``ctypes``), or calls it before the check starts and hands over the result."""
+    through the module's attributes, which the student's code may have replaced. A thunk may install a profile
+    hook of its own that passes every event on to this one (lab 04 counts calls so); one that switches this hook
+    off counts as a call into the reference: the ``sys.setprofile``/``settrace`` call must come back through this
+    hook from the same call site, and at the end this hook must be the one installed (threading's too). What it
+    cannot stop, since it shares the process with the code it watches: code that reaches into the hook's own
+    state, calls into the reference through C (``ctypes``), or a call made before the check starts whose result is
+    handed over."""
 
     def __init__(self, graded: Iterable[str]):
         self.targets: dict[str, set[str]] = {}  # source file -> qualified names
@@ -192,6 +193,7 @@ class _Tripwire:
             self.targets.setdefault(found.origin, set()).add(qualname)
         self.hit: str | None = None
         self.armed = False  # True only while the thunk itself runs
+        self.switching: tuple[int, int] | None = None  # (frame, instruction) of a setprofile call not yet returned
 
     def _is_target(self, code) -> str | None:
         names = self.targets.get(code.co_filename)
@@ -208,15 +210,20 @@ class _Tripwire:
         if event == "call" and (name := self._is_target(frame.f_code)):
             self.hit = name
             raise ReferenceUsed(name)
-        if (event == "c_call" and arg in _SWITCHES) or (event == "call" and frame.f_code in _SWITCH_CODES):
-            # code under test replacing this hook (for itself or its threads): as bad as calling the reference
-            self.hit = SWITCHED_OFF
-            raise ReferenceUsed(SWITCHED_OFF)
+        if event in ("c_call", "c_return") and any(arg is switch for switch in _SWITCHES):
+            site = (id(frame), frame.f_lasti)
+            if event == "c_call":
+                self.switching = site  # the new hook must pass this call's return back to this one
+            elif self.switching == site:
+                self.switching = None
+            else:  # a return from elsewhere: this hook missed what happened in between
+                self.hit = SWITCHED_OFF
+                raise ReferenceUsed(SWITCHED_OFF)
 
     def run(self, thunk: Callable[[], Any]) -> Any:
         if not self.targets:
             return thunk()
-        self.hit, previous, previous_threads = None, sys.getprofile(), threading.getprofile()
+        self.hit, self.switching, previous, previous_threads = None, None, sys.getprofile(), threading.getprofile()
         hook = self._hook
         sys.setprofile(hook)  # an error in the hook also unsets it: the finally puts the previous one back
         threading.setprofile(hook)  # and threads the check starts
@@ -228,8 +235,9 @@ class _Tripwire:
                 raise
         finally:
             self.armed = False  # from here on, the setprofile calls are this method's own
-            if self.hit is None and sys.getprofile() is not hook:
-                self.hit = SWITCHED_OFF  # the hook was replaced in a way the hook could not see
+            if self.hit is None and (self.switching is not None or sys.getprofile() is not hook
+                                     or threading.getprofile() is not hook):
+                self.hit = SWITCHED_OFF  # the hook was replaced, and not by one that passes events on
             sys.setprofile(previous)
             threading.setprofile(previous_threads)
         if self.hit is not None:  # also when the answer caught ReferenceUsed with a bare except
