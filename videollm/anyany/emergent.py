@@ -22,7 +22,6 @@ Lecture: `lectures/07_next_gpt.ipynb` §4.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from videollm.anyany.bind import binding_data, embed, gallery, pretrained, spec 
 from videollm.anyany.infonce import AUDIO_TAU, LogitScale, similarity_logits
 from videollm.anyany.retrieval import recall_at_k
 from videollm.cache import load_or_train, spec_hash
+from videollm.validate import positive_int
 
 #: Bump when the features or the data layout change.
 FEATURES_VERSION = 1
@@ -101,12 +101,6 @@ def make_head(d_in: int, d_out: int, seed: int = 0, width: int = 256) -> nn.Sequ
         return nn.Sequential(nn.Linear(d_in, width), nn.GELU(), nn.Linear(width, d_out))
 
 
-def _check_positive_int(name: str, value, least: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise ValueError(f"{name} must be an integer >= {least}; got {value!r}")
-    return value
-
-
 def train_audio_head(head: nn.Module, features: torch.Tensor, video: torch.Tensor, steps: int = 300,
                      batch_size: int = 256, lr: float = 1e-3, tau: float = AUDIO_TAU, seed: int = 0) -> list[float]:
     """Train ``head`` in place so that ``head(features[i])`` matches the frozen ``video[i]``: symmetric InfoNCE at
@@ -120,14 +114,13 @@ def train_audio_head(head: nn.Module, features: torch.Tensor, video: torch.Tenso
             raise ValueError(f"{name} must be a 2-D floating-point tensor; got {getattr(x, 'shape', type(x))}")
     if len(features) != len(video):
         raise ValueError(f"features and video must pair the same clips; got {len(features)} and {len(video)} rows")
-    _check_positive_int("steps", steps, 1)
-    _check_positive_int("batch_size", batch_size, 2)
+    steps, batch_size = positive_int(steps, "steps"), positive_int(batch_size, "batch_size")
+    if batch_size < 2:
+        raise ValueError(f"batch_size must be at least 2 (the other pairs are the negatives); got {batch_size}")
     if batch_size > len(features):
         raise ValueError(f"batch_size {batch_size} is larger than the {len(features)} clips")
-    if not (isinstance(tau, (int, float)) and math.isfinite(tau) and tau > 0):
-        raise ValueError(f"tau must be a positive temperature; got {tau!r}")
+    scale = LogitScale(tau, learnable=False).to(features.device)  # checks tau: a positive, finite temperature
     head.train()
-    scale = LogitScale(tau, learnable=False).to(features.device)
     losses = train_audio(head, scale, features, video.detach(), steps, batch_size, lr, seed)
     head.eval()
     return losses
