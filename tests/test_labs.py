@@ -78,12 +78,26 @@ def test_readme_lists_every_labs_contract_and_catalog():
     assert block == summary(), "README's contracts block is stale: paste the output of `python -m grader contracts`"
 
 
-def _with_mistake(lab: str, cell: str, code: str, also: tuple[tuple[str, str], ...] = ()):
+def _with_mistake(lab: str, cell: str, code: str, also: tuple[tuple[str, str], ...] = (), through: tuple[str, ...] = ()):
+    """The solution with the answer cells ``cell`` (and ``also``) replaced by wrong code. With ``through`` (test
+    cells' grade ids), every answer cell after the last of them is left as the student version has it: a notebook
+    runs top to bottom, so later cells cannot change those cells' scores, and blank ones fail in milliseconds
+    instead of training again (a third of the labs' grading time)."""
     nb = nbformat.read(SOLUTIONS / lab / f"{lab}.ipynb", as_version=4)
+    index = {c.metadata.get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(nb.cells)}
     for grade_id, source in ((cell, code), *also):
-        cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
-        assert len(cells) == 1, f"{lab} has no answer cell {grade_id!r}: update its mistake catalog"
-        cells[0].source = source.strip("\n")
+        assert grade_id in index, f"{lab} has no answer cell {grade_id!r}: update its mistake catalog"
+        nb.cells[index[grade_id]].source = source.strip("\n")
+    if through:
+        assert all(g in index for g in through), f"{lab}: a mistake loses points in a cell it does not have"
+        last = max(index[g] for g in (*through, cell, *(g for g, _ in also)))
+        blank = {c.metadata["nbgrader"]["grade_id"]: c.source
+                 for c in nbformat.read(LABS / lab / f"{lab}.ipynb", as_version=4).cells
+                 if c.metadata.get("nbgrader", {}).get("solution")}
+        for later in nb.cells[last + 1:]:
+            grade_id = later.metadata.get("nbgrader", {}).get("grade_id")
+            if grade_id in blank:
+                later.source = blank[grade_id]
     return nb
 
 
@@ -103,7 +117,7 @@ def _grade(lab: str, root):
     put("reference", nbformat.read(SOLUTIONS / lab / f"{lab}.ipynb", as_version=4))
     put("blank", nbformat.read(LABS / lab / f"{lab}.ipynb", as_version=4))
     for name, mistake in catalog.items():
-        put(f"mistake-{name}", _with_mistake(lab, mistake.cell, mistake.code, mistake.also))
+        put(f"mistake-{name}", _with_mistake(lab, mistake.cell, mistake.code, mistake.also, mistake.loses))
     put("corrupt", raw='{"cells": [ this is not json')
     put("misnamed", nbformat.read(SOLUTIONS / lab / f"{lab}.ipynb", as_version=4), name="my_lab.ipynb")
     results = {r.student: r for r in autograde(subs, work=work)}
