@@ -78,7 +78,8 @@ def test_readme_lists_every_labs_contract_and_catalog():
     assert block == summary(), "README's contracts block is stale: paste the output of `python -m grader contracts`"
 
 
-def _with_mistake(lab: str, cell: str, code: str, also: tuple[tuple[str, str], ...] = (), through: tuple[str, ...] = ()):
+def _with_mistake(lab: str, cell: str, code: str, also: tuple[tuple[str, str], ...] = (),
+                  through: tuple[str, ...] = ()):
     """The solution with the answer cells ``cell`` (and ``also``) replaced by wrong code. With ``through`` (test
     cells' grade ids), every answer cell after the last of them is left as the student version has it: a notebook
     runs top to bottom, so later cells cannot change those cells' scores, and blank ones fail in milliseconds

@@ -51,6 +51,8 @@ set_offline()
 
 #: Media placeholders a user turn may hold, one LLM token each, replaced by the projected embedding.
 MEDIA = {"video": "<video>", "audio": "<audio>"}
+#: The chat template's turn markers (ChatML, the course tokenizer's own special tokens); a reply ends at the second.
+CHAT_MARKERS = START, END = ("<|im_start|>", "<|im_end|>")
 #: Conditioning each output projector is trained to produce: the caption's text-encoder hidden states (image and
 #: video, as Stable Diffusion's and Zeroscope's ``77 x 768`` / ``77 x 1024``) or its one pooled joint-space vector
 #: (audio, as AudioLDM's ``1 x 512`` CLAP embedding).
@@ -80,9 +82,9 @@ def chat(turns: list[tuple[str, str]]) -> tuple[str, list[tuple[int, int]]]:
     token), which are what the loss reads."""
     text, spans = "", []
     for user, reply in turns:
-        text += f"<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"
+        text += f"{START}user\n{user}{END}\n{START}assistant\n"
         start = len(text)
-        text += f"{expand_signals(reply)}<|im_end|>"
+        text += f"{expand_signals(reply)}{END}"
         spans.append((start, len(text)))
         text += "\n"
     return text, spans
@@ -90,35 +92,65 @@ def chat(turns: list[tuple[str, str]]) -> tuple[str, list[tuple[int, int]]]:
 
 def prompt(user: str, history: list[tuple[str, str]] = ()) -> str:
     """The text before the model's next reply: earlier turns, then ``user``."""
-    return chat(list(history))[0] + f"<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"
+    return chat(list(history))[0] + f"{START}user\n{user}{END}\n{START}assistant\n"
 
 
 class NextGPT(nn.Module):
     """The LLM, its tokenizer (the course's + ``<audio>`` + the signal tokens), the input projector and one output
-    projector per output modality. The frozen binding models are held outside the state dict (``self.binding``)."""
+    projector per output modality. The frozen binding models are held outside the state dict (``self.binding``), and
+    so are ``decoders``: real ones from :func:`videollm.anyany.real.load_decoder` (``{"image": ..., "audio": ...,
+    "video": ...}``, any of them), whose own conditioning then sizes that modality's output projector and is its
+    L2 target; a modality without one is trained against the course's :data:`TARGETS`. ``llm``, a ``(tokenizer,
+    LlamaForCausalLM)`` pair such as :func:`videollm.anyany.real.load_llm` returns (Vicuna), replaces the course's
+    small LLM (``config``'s sizes of it are then unused); it skips stage 0, which stands in for its pretraining.
+    Its chat template is still the course's ChatML, whose markers it gets as new tokens: stages 1-3 teach it them."""
 
-    def __init__(self, config: NextConfig = NextConfig(), binding: bind.Binding | None = None):
+    def __init__(self, config: NextConfig = NextConfig(), binding: bind.Binding | None = None,
+                 decoders: dict | None = None, llm: tuple | None = None):
         super().__init__()
-        from transformers import LlamaConfig, LlamaForCausalLM
-
+        decoders = dict(decoders or {})
+        if set(decoders) - set(SIGNAL_COUNTS):
+            raise ValueError(f"decoders: unknown modalities {sorted(set(decoders) - set(SIGNAL_COUNTS))}; the "
+                             f"outputs are {sorted(SIGNAL_COUNTS)}")
+        object.__setattr__(self, "decoders", decoders)  # like the binding, frozen and outside the state dict
         self.config = config
         object.__setattr__(self, "binding", binding if binding is not None else bind.pretrained(progress=False))
         enc = self.binding.config.encoders
-        self.tokenizer = course_tokenizer()
-        self.tokenizer.add_special_tokens({"additional_special_tokens": [MEDIA["audio"]]})
-        self.llm = LlamaForCausalLM(LlamaConfig(
-            vocab_size=len(self.tokenizer), hidden_size=config.hidden, intermediate_size=2 * config.hidden,
-            num_hidden_layers=config.layers, num_attention_heads=config.heads, num_key_value_heads=config.heads,
-            max_position_embeddings=256, pad_token_id=self.tokenizer.pad_token_id,
-            eos_token_id=self.tokenizer.eos_token_id, bos_token_id=self.tokenizer.eos_token_id,
-            tie_word_embeddings=False))
+        if llm is None:
+            self.tokenizer, self.llm = self._course_llm(config)
+        else:  # a real one (videollm.anyany.real.load_llm): the chat markers and placeholders become its tokens
+            self.tokenizer, self.llm = llm
+            if self.tokenizer.pad_token is None:
+                self.tokenizer.pad_token = self.tokenizer.unk_token or self.tokenizer.eos_token
+            self.tokenizer.add_special_tokens({"additional_special_tokens": [*CHAT_MARKERS, *MEDIA.values()]})
         self.signal_ids = add_signal_tokens(self.tokenizer, self.llm)
         self.media_ids = {m: self.tokenizer.convert_tokens_to_ids(t) for m, t in MEDIA.items()}
-        self.in_proj = InputProjector(enc.embed_dim, config.hidden, config.media_tokens)
-        self.out_proj = nn.ModuleDict({
-            m: OutputProjector(config.hidden, enc.max_text_tokens if TARGETS[m] == "sequence" else 1,
-                               enc.width if TARGETS[m] == "sequence" else enc.embed_dim)
-            for m in SIGNAL_COUNTS})
+        self.end_id = self.tokenizer.convert_tokens_to_ids(END)
+        self.hidden = self.llm.config.hidden_size
+        self.in_proj = InputProjector(enc.embed_dim, self.hidden, config.media_tokens)
+        self.out_proj = nn.ModuleDict({m: OutputProjector(self.hidden, *self._target_shape(m)) for m in SIGNAL_COUNTS})
+
+    @staticmethod
+    def _course_llm(config: NextConfig):
+        """The course's tokenizer (+ ``<audio>``) and a small ``LlamaForCausalLM`` of ``config``'s size."""
+        from transformers import LlamaConfig, LlamaForCausalLM
+
+        tokenizer = course_tokenizer()
+        tokenizer.add_special_tokens({"additional_special_tokens": [MEDIA["audio"]]})
+        llm = LlamaForCausalLM(LlamaConfig(
+            vocab_size=len(tokenizer), hidden_size=config.hidden, intermediate_size=2 * config.hidden,
+            num_hidden_layers=config.layers, num_attention_heads=config.heads, num_key_value_heads=config.heads,
+            max_position_embeddings=256, pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.eos_token_id,
+            tie_word_embeddings=False))
+        return tokenizer, llm
+
+    def _target_shape(self, modality: str) -> tuple[int, int]:
+        """``(tokens, width)`` of ``modality``'s conditioning: a given decoder's own, else :data:`TARGETS`'s."""
+        if modality in self.decoders:
+            return tuple(self.decoders[modality].empty.shape[1:])
+        enc = self.binding.config.encoders
+        return (enc.max_text_tokens, enc.width) if TARGETS[modality] == "sequence" else (1, enc.embed_dim)
 
     @property
     def device(self) -> torch.device:
@@ -196,7 +228,10 @@ class NextGPT(nn.Module):
     # Training loss
 
     def targets(self, modality: str, captions: list[str]) -> torch.Tensor:
-        """The conditioning ``modality``'s decoder would get from ``captions`` (:data:`TARGETS`)."""
+        """The conditioning ``modality``'s decoder would get from ``captions``: a given decoder's own, else
+        :data:`TARGETS`."""
+        if modality in self.decoders:
+            return self.decoders[modality].conditioning(captions).float()
         text = self.binding.text
         if TARGETS[modality] == "pooled":
             with torch.no_grad():
@@ -219,7 +254,7 @@ class NextGPT(nn.Module):
             hidden = out.hidden_states[-1][rows_t[:, None], pos]  # (R, n, hidden)
             emb = self.llm.get_input_embeddings()(ids[rows_t[:, None], pos])
             target = self.targets(modality, captions).to(ids.device)
-            l2 = l2_alignment_loss(self.out_proj[modality](hidden, emb), target)
+            l2 = l2_alignment_loss(self.out_proj[modality](hidden.float(), emb.float()), target)  # fp32 projectors
             parts[f"l2_{modality}"] = l2
             total = total + self.config.l2_weight * l2
         return total, parts
@@ -239,7 +274,7 @@ class NextGPT(nn.Module):
         from transformers import LogitsProcessorList
 
         new = self.llm.generate(inputs_embeds=embeds, attention_mask=mask, max_new_tokens=max_new_tokens,
-                                do_sample=False, eos_token_id=self.tokenizer.eos_token_id,
+                                do_sample=False, eos_token_id=self.end_id,
                                 pad_token_id=self.tokenizer.pad_token_id,
                                 logits_processor=LogitsProcessorList([SignalRuns(self.signal_ids)])
                                 )  # (B, new): the generated ids only
@@ -250,7 +285,7 @@ class NextGPT(nn.Module):
         replies = []
         for b in range(len(users)):
             text = self.tokenizer.decode(new[b], skip_special_tokens=False)
-            text = text.split(self.tokenizer.eos_token)[0].replace(self.tokenizer.pad_token, "")
+            text = text.split(END)[0].replace(self.tokenizer.pad_token, "")
             signals = {}
             for modality, sig in self.signal_ids.items():
                 try:  # in this reply only: the history may hold earlier replies' runs
@@ -258,7 +293,7 @@ class NextGPT(nn.Module):
                 except ValueError:
                     continue  # this reply does not ask for that modality (or broke its run of tokens)
                 emb = self.llm.get_input_embeddings()(full[b:b + 1, pos[0]])
-                signals[modality] = self.out_proj[modality](hidden[b:b + 1, pos[0]], emb)
+                signals[modality] = self.out_proj[modality](hidden[b:b + 1, pos[0]].float(), emb.float())
             replies.append({"text": text, "signals": signals})
         return replies
 
@@ -380,7 +415,7 @@ def trained_parameters(model: NextGPT, stage: int) -> int:
     if stage != 2:
         return sum(p.numel() for p in params)
     rows = sum(len(ids) for ids in model.signal_ids.values())
-    return parameter_count(model.out_proj) + 2 * rows * model.config.hidden
+    return parameter_count(model.out_proj) + 2 * rows * model.hidden
 
 
 def train_stage(model: NextGPT, stage: int, clips: list, steps: int, lr: float, batch_size: int, seed: int = 0,
@@ -422,10 +457,13 @@ def world_clips(split: str, n: int, frames=bind.BindConfig.frames) -> list[_Clip
     return [_Clip(objects=data.objects[i], video=data.video[i], mel=data.mel[i]) for i in range(n)]
 
 
-def build_model(config: NextConfig = NextConfig(), device="cpu", binding=None) -> NextGPT:
+def build_model(config: NextConfig = NextConfig(), device="cpu", binding=None, decoders: dict | None = None,
+                llm: tuple | None = None) -> NextGPT:
+    """A freshly initialised (seeded) model on ``device``; ``decoders`` and ``llm`` as :class:`NextGPT` takes them."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        model = NextGPT(config, binding if binding is not None else bind.pretrained(device=device, progress=False))
+        model = NextGPT(config, binding if binding is not None else bind.pretrained(device=device, progress=False),
+                        decoders, llm)
     return model.to(device)
 
 
@@ -472,7 +510,7 @@ def pretrained(config: NextConfig = NextConfig(), device="cpu", retrain: bool = 
 def parameter_table(model: NextGPT) -> dict[str, int]:
     """Parameter counts: frozen encoders, LLM, LoRA, input and output projectors."""
     lora = sum(p.numel() for n, p in model.llm.named_parameters() if "lora_" in n)
-    rows = 2 * sum(len(ids) for ids in model.signal_ids.values()) * model.config.hidden  # embedding + LM head
+    rows = 2 * sum(len(ids) for ids in model.signal_ids.values()) * model.hidden  # embedding + LM head
     return {"binding encoders (frozen)": parameter_count(model.binding),
             "LLM (frozen after stage 0, but for its signal-token rows)": parameter_count(model.llm) - lora - rows,
             "signal-token rows of the embedding and LM head (stage 2)": rows, "LoRA": lora,
