@@ -59,6 +59,10 @@ def test_every_test_cell_records_its_verdicts_and_states_a_contract():
                 continue
             hidden = _hidden_part(cell.source)
             assert f'Checks("{meta["grade_id"]}"' in hidden, f"{lab}/{meta['grade_id']}: hidden part must record"
+            # under its own grade id only: a later cell never changes an earlier one's verdict (the mistakes'
+            # notebooks below rely on it)
+            assert set(re.findall(r'Checks\("([^"]+)"', hidden)) == {meta["grade_id"]}, \
+                f"{lab}/{meta['grade_id']}: records under another cell's grade id"
             assert not any(line.lstrip().startswith("assert ") for line in hidden.splitlines()), \
                 f"{lab}/{meta['grade_id']}: a hidden assert is judged in the student's kernel: record instead"
         tasks = [c.source for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("## Task")]
@@ -86,6 +90,8 @@ def _with_mistake(lab: str, cell: str, code: str, also: tuple[tuple[str, str], .
     instead of training again (a third of the labs' grading time)."""
     nb = nbformat.read(SOLUTIONS / lab / f"{lab}.ipynb", as_version=4)
     index = {c.metadata.get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(nb.cells)}
+    graded = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id")]
+    assert len(graded) == len(set(graded)), f"{lab}: a grade id appears twice"
     for grade_id, source in ((cell, code), *also):
         assert grade_id in index, f"{lab} has no answer cell {grade_id!r}: update its mistake catalog"
         nb.cells[index[grade_id]].source = source.strip("\n")

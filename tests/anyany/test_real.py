@@ -15,8 +15,8 @@ from videollm.world.text_tokenizer import course_tokenizer
 
 TOKENS = 16                                    # NExT-GPT's decoders read 77 tokens
 SHAPES = {"image": (TOKENS, 32), "audio": (1, 8), "video": (TOKENS, 24)}   # theirs: 77 x 768, 1 x 512, 77 x 1024
-DRAWN = {"image": (3, 16, 16), "audio": (1600,), "video": (3, 3, 16, 16)}  # one sample's shape, as drawn below
-DRAW = {"image": {}, "audio": {"seconds": 0.1}, "video": {"frames": 3}}
+DRAWN = {"image": (3, 16, 16), "audio": (1600,), "video": (2, 3, 16, 24)}  # one sample's shape, as drawn below
+DRAW = {"image": {}, "audio": {"seconds": 0.1}, "video": {"frames": 2, "height": 16, "width": 24}}
 
 
 def _tokenizer():
@@ -140,7 +140,7 @@ def test_a_loaded_decoder_is_the_saved_pipeline_and_draws_from_a_conditioning(mo
 
 def test_nextgpt_sizes_its_projectors_from_real_decoders_and_trains_against_their_conditioning(decoders):
     """NExT-GPT's stage 2 against real decoders: each output projector's shape is its decoder's conditioning, its
-    L2 target ``conditioning(caption)``; a reply's signal tokens come out as what ``sample`` draws from."""
+    L2 target ``conditioning(caption)``; what it makes of signal-token states is what ``sample`` draws from."""
     config = ng.NextConfig(hidden=32, layers=1, heads=2, clips=8, steps=(1, 1, 1, 1), batch_size=3)
     model = ng.build_model(config, decoders=decoders)
     for modality, (tokens, width) in SHAPES.items():
@@ -154,7 +154,7 @@ def test_nextgpt_sizes_its_projectors_from_real_decoders_and_trains_against_thei
     before = {k: v.clone() for k, v in model.out_proj.state_dict().items()}
     ng.train_stage(model, 2, clips, steps=1, lr=1e-2, batch_size=6)
     assert any(not torch.equal(v, model.out_proj.state_dict()[k]) for k, v in before.items())
-    hidden, embedded = torch.randn(2, 4, 32), torch.randn(2, 4, 32)     # the [IMG0..3] states of two replies
+    hidden, embedded = torch.randn(2, 4, 32), torch.randn(2, 4, 32)     # stand-ins for two replies' [IMG0..3] states
     image = model.out_proj["image"].eval()(hidden, embedded)
     assert decoders["image"].sample(image.detach(), steps=1).shape == (2, *DRAWN["image"])
 
@@ -188,6 +188,11 @@ def test_a_missing_foreign_or_mistyped_checkpoint_gets_a_clear_error(saved, tmp_
     for modality, other in (("image", "audio"), ("audio", "video"), ("video", "image")):
         with pytest.raises(ValueError, match=f"not a {PIPELINES[modality]}"):
             load_decoder(modality, saved[other][0])
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "model_index.json").write_text("{ not json")
+    with pytest.raises(ValueError, match="config cannot be read"):
+        load_decoder("image", broken)
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     index = json.loads((saved["image"][0] / "model_index.json").read_text())
@@ -200,13 +205,14 @@ def test_a_missing_foreign_or_mistyped_checkpoint_gets_a_clear_error(saved, tmp_
 def saved_llm(tmp_path_factory):
     """A tiny LlamaForCausalLM with a Vicuna-like tokenizer (``<s>``, ``</s>``, ``<unk>``, no pad, no chat markers):
     a byte-level BPE trained here on the world's captions, both saved to one folder."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     from videollm.world.voices import TEMPLATES
 
     bpe = Tokenizer(models.BPE(unk_token="<unk>"))
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
     words = [t.format(f"a {c} {s}") for t in TEMPLATES for c in ("red", "blue") for s in ("circle", "square")]
     bpe.train_from_iterator(words + ["show me a picture of", "play the sound of"], trainers.BpeTrainer(
         vocab_size=300, special_tokens=["<unk>", "<s>", "</s>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
@@ -242,15 +248,44 @@ def test_nextgpt_runs_on_a_loaded_llm_with_its_own_tokenizer(saved_llm, decoders
     media = model.media_embeddings(video=torch.stack([c.video for c in clips[:6]]))
     _, parts = model.loss(texts, spans, media, outputs)
     assert {"ce", "l2_image", "l2_audio", "l2_video"} <= set(parts) and all(torch.isfinite(v) for v in parts.values())
+    new_rows = model.tokenizer.convert_tokens_to_ids([*ng.CHAT_MARKERS, *ng.MEDIA.values()])
+    assert set(new_rows) | {i for ids in model.signal_ids.values() for i in ids} == set(model.new_token_ids)
+    before = model.llm.get_input_embeddings().weight.clone()
+    ng.train_stage(model, 2, clips, steps=1, lr=1e-2, batch_size=6)
+    changed = (before != model.llm.get_input_embeddings().weight).any(1).nonzero().flatten().tolist()
+    assert model.end_id in changed and set(changed) <= set(model.new_token_ids), \
+        "stage 2 trains the rows of the tokens new to the LLM (the reply's end marker among them), and only those"
     ng.add_lora(model)
-    assert ng.trained_parameters(model, 3) > 0
+    assert any("lora_" in name for name, _ in model.llm.named_parameters())
     reply = model.respond(["describe it <video>"], media={"video": media["video"][:1]}, max_new_tokens=4)[0]
     assert isinstance(reply["text"], str) and set(reply["signals"]) <= {"image", "audio", "video"}
+
+
+def test_the_llm_reads_its_bos_first_and_is_not_trained_in_float16(saved_llm):
+    tokenizer, llm = load_llm(saved_llm[0])
+    model = ng.build_model(ng.NextConfig(hidden=32), llm=(tokenizer, llm))
+    text, spans = ng.chat([("play a red circle", "here it is")])
+    ids, mask, labels = model.encode([text], [spans])
+    assert ids[0, 0] == tokenizer.bos_token_id and labels[0, 0] == -100, "Vicuna reads <s> first, never a label"
+    assert model.tokenizer.decode(ids[0, 1:][labels[0, 1:] != -100]) == "here it is" + ng.END
+    half = ng.build_model(ng.NextConfig(hidden=32), llm=load_llm(saved_llm[0], dtype=torch.float16))
+    with pytest.raises(ValueError, match="bfloat16 or float32"):
+        ng.train_stage(half, 2, ng.world_clips("sounds", 8), steps=1, lr=1e-2, batch_size=4)
 
 
 def test_a_checkpoint_that_is_not_a_llama_gets_a_clear_error(saved_llm, saved, tmp_path):
     with pytest.raises(FileNotFoundError, match="no config.json"):
         load_llm(saved["image"][0])                    # a diffusers pipeline's folder
+    untokenized = tmp_path / "no-tokenizer"
+    untokenized.mkdir()
+    (untokenized / "config.json").write_text((saved_llm[0] / "config.json").read_text())
+    with pytest.raises(FileNotFoundError, match="no readable tokenizer"):
+        load_llm(untokenized)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{ not json")
+    with pytest.raises(ValueError, match="config cannot be read"):
+        load_llm(broken)
     foreign = tmp_path / "gpt"
     foreign.mkdir()
     config = json.loads((saved_llm[0] / "config.json").read_text())

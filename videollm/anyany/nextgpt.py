@@ -102,8 +102,9 @@ class NextGPT(nn.Module):
     "video": ...}``, any of them), whose own conditioning then sizes that modality's output projector and is its
     L2 target; a modality without one is trained against the course's :data:`TARGETS`. ``llm``, a ``(tokenizer,
     LlamaForCausalLM)`` pair such as :func:`videollm.anyany.real.load_llm` returns (Vicuna), replaces the course's
-    small LLM (``config``'s sizes of it are then unused); it skips stage 0, which stands in for its pretraining.
-    Its chat template is still the course's ChatML, whose markers it gets as new tokens: stages 1-3 teach it them."""
+    small LLM (``config``'s sizes of it are then unused; stage 0, which stands in for its pretraining, is not for
+    it: train stages 1-3 with :func:`train_stage`, in bfloat16 or float32). Its chat template is the course's ChatML,
+    whose markers it gets as new tokens (after its ``<s>``); stage 2 trains their rows with the signal tokens'."""
 
     def __init__(self, config: NextConfig = NextConfig(), binding: bind.Binding | None = None,
                  decoders: dict | None = None, llm: tuple | None = None):
@@ -122,8 +123,15 @@ class NextGPT(nn.Module):
             self.tokenizer, self.llm = llm
             if self.tokenizer.pad_token is None:
                 self.tokenizer.pad_token = self.tokenizer.unk_token or self.tokenizer.eos_token
-            self.tokenizer.add_special_tokens({"additional_special_tokens": [*CHAT_MARKERS, *MEDIA.values()]})
+        known = set(self.tokenizer.get_vocab())
+        new = [t for t in (*CHAT_MARKERS, *MEDIA.values()) if t not in known]
+        if new:
+            self.tokenizer.add_special_tokens({"additional_special_tokens": new})
         self.signal_ids = add_signal_tokens(self.tokenizer, self.llm)
+        #: the embedding and LM-head rows stage 2 trains: the signal tokens', and any chat marker or placeholder new
+        #: to a real LLM (the course's LLM learnt those in stage 0)
+        self.new_token_ids = [*self.tokenizer.convert_tokens_to_ids(new), *(i for ids in self.signal_ids.values()
+                                                                            for i in ids)]
         self.media_ids = {m: self.tokenizer.convert_tokens_to_ids(t) for m, t in MEDIA.items()}
         self.end_id = self.tokenizer.convert_tokens_to_ids(END)
         self.hidden = self.llm.config.hidden_size
@@ -189,17 +197,18 @@ class NextGPT(nn.Module):
         if spans is not None:  # the replies move right by the added placeholders before them
             spans = [[(a + self._grown(t, a), b + self._grown(t, a)) for a, b in sp] for t, sp in zip(texts_in, spans)]
         rows = [tok(t, add_special_tokens=False, return_offsets_mapping=spans is not None) for t in texts]
-        longest = max(len(r.input_ids) for r in rows)
+        bos = [] if tok.bos_token_id is None else [tok.bos_token_id]  # Vicuna's <s>; the course's tokenizer has none
+        longest = len(bos) + max(len(r.input_ids) for r in rows)
         ids = torch.full((len(rows), longest), tok.pad_token_id, dtype=torch.long)
         mask = torch.zeros_like(ids)
         labels = torch.full_like(ids, -100)
         for i, r in enumerate(rows):
-            n = len(r.input_ids)
-            at = slice(longest - n, longest) if left_pad else slice(0, n)
-            ids[i, at], mask[i, at] = torch.tensor(r.input_ids), 1
+            row = torch.tensor(bos + r.input_ids)
+            at = slice(longest - len(row), longest) if left_pad else slice(0, len(row))
+            ids[i, at], mask[i, at] = row, 1
             if spans is not None:
-                keep = [any(a <= s < b for a, b in spans[i]) for s, _ in r.offset_mapping]
-                labels[i, at] = torch.where(torch.tensor(keep), torch.tensor(r.input_ids), -100)
+                keep = [False] * len(bos) + [any(a <= s < b for a, b in spans[i]) for s, _ in r.offset_mapping]
+                labels[i, at] = torch.where(torch.tensor(keep), row, -100)
         return ids.to(self.device), mask.to(self.device), labels.to(self.device)
 
     def embed_inputs(self, ids: torch.Tensor, media: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -389,9 +398,9 @@ def _trainable(model: NextGPT, stage: int) -> list[nn.Parameter]:
 
 
 def _mask_rows(model: NextGPT) -> None:
-    """Stage 2 trains only the new signal tokens' rows of the embedding and the LM head: zero the other rows'
-    gradients (the LLM itself stays frozen, as NExT-GPT's ``freeze_lm``)."""
-    rows = torch.tensor([i for ids in model.signal_ids.values() for i in ids], device=model.device)
+    """Stage 2 trains only the new tokens' rows of the embedding and the LM head (``model.new_token_ids``): zero the
+    other rows' gradients (the LLM itself stays frozen, as NExT-GPT's ``freeze_lm``)."""
+    rows = torch.tensor(model.new_token_ids, device=model.device)
     for weight in (model.llm.get_input_embeddings().weight, model.llm.get_output_embeddings().weight):
         if weight.grad is not None:
             keep = torch.zeros(len(weight), 1, device=weight.device)
@@ -414,7 +423,7 @@ def trained_parameters(model: NextGPT, stage: int) -> int:
     model.requires_grad_(False)
     if stage != 2:
         return sum(p.numel() for p in params)
-    rows = sum(len(ids) for ids in model.signal_ids.values())
+    rows = len(model.new_token_ids)
     return parameter_count(model.out_proj) + 2 * rows * model.hidden
 
 
@@ -423,6 +432,11 @@ def train_stage(model: NextGPT, stage: int, clips: list, steps: int, lr: float, 
     """Train one stage on ``clips`` (sounding clips, with ``mel`` attached by :func:`train_config`): the loss per
     step."""
     params = _trainable(model, stage)
+    if any(p.dtype == torch.float16 for p in params):
+        # AdamW's eps (1e-8) is 0 in float16: a row whose gradient is masked to 0 would become 0/0 = NaN
+        model.requires_grad_(False)
+        raise ValueError(f"stage {stage} would train float16 weights: load the LLM in torch.bfloat16 or float32 to "
+                         "train it (float16 is for inference)")
     optimiser = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
     rng = np.random.default_rng([seed, stage])
     history = []
@@ -510,7 +524,7 @@ def pretrained(config: NextConfig = NextConfig(), device="cpu", retrain: bool = 
 def parameter_table(model: NextGPT) -> dict[str, int]:
     """Parameter counts: frozen encoders, LLM, LoRA, input and output projectors."""
     lora = sum(p.numel() for n, p in model.llm.named_parameters() if "lora_" in n)
-    rows = 2 * sum(len(ids) for ids in model.signal_ids.values()) * model.hidden  # embedding + LM head
+    rows = 2 * len(model.new_token_ids) * model.hidden  # embedding + LM head
     return {"binding encoders (frozen)": parameter_count(model.binding),
             "LLM (frozen after stage 0, but for its signal-token rows)": parameter_count(model.llm) - lora - rows,
             "signal-token rows of the embedding and LM head (stage 2)": rows, "LoRA": lora,

@@ -22,10 +22,12 @@ against their conditioning (:mod:`videollm.anyany.nextgpt`). :func:`load_llm` lo
 ``transformers``' ``LlamaForCausalLM`` with its tokenizer, for ``NextGPT(llm=load_llm())``; LoRA is added by
 ``peft`` as for the course's LLM (:func:`videollm.anyany.nextgpt.add_lora`).
 
-Not loadable here: ImageBind's own weights (its audio tower exists only in the ``imagebind`` package's format; its
-image and text towers are OpenCLIP ViT-H, open_clip's ``ViT-H-14``, but its video tower is not), and NExT-GPT's
-trained projectors and LoRA, which are in its repository's own format. A real NExT-GPT built here therefore has
-untrained projectors; the course's binding encoders stand in for ImageBind.
+Not loadable here: ImageBind. Its vision tower (images, and video as 2-frame clips, through one ViT-H whose patch
+embedding is a Conv3d) and its text tower started from OpenCLIP ViT-H, but its released weights, audio tower
+included, load only with the ``imagebind`` package, so the course's binding encoders stand in for it. Nor do
+NExT-GPT's trained projectors and LoRA, in its repository's own format: a real NExT-GPT built here starts with
+untrained projectors. The LLM is the new code's Vicuna-7B v1.5 (the paper's code used v0, a delta on LLaMA's
+weights); the decoders are the paper code's (the new code's README lists Stable Diffusion 2).
 
 Nothing downloads at run time: a hub id is read from the local Hugging Face cache only (``local_files_only``;
 download it once with ``hf download <id>``). The tests load tiny pipelines saved to folders, through the same
@@ -150,12 +152,13 @@ class RealVideoDecoder(RealDecoder):
 
     @torch.no_grad()
     def sample(self, cond: torch.Tensor, empty: torch.Tensor | None = None, guidance: float = 9.0, steps: int = 25,
-               frames: int = 16, seed: int = 0) -> torch.Tensor:
-        """``(B, frames, 3, H, W)`` uint8 clips for ``cond`` ``(B, L, width)``."""
+               frames: int = 24, height: int = 320, width: int = 576, seed: int = 0) -> torch.Tensor:
+        """``(B, frames, 3, height, width)`` uint8 clips for ``cond`` ``(B, L, width)`` (ZeroScope v2 576w's size:
+        24 frames of 576 x 320, as NExT-GPT asks for them)."""
         cond, empty = self._checked(cond, empty)
         video = self.pipeline(prompt_embeds=cond, negative_prompt_embeds=empty, guidance_scale=guidance,
-                              num_inference_steps=steps, num_frames=frames, generator=self._generator(seed),
-                              output_type="pt").frames                       # (B, T, 3, H, W) in [0, 1]
+                              num_inference_steps=steps, num_frames=frames, height=height, width=width,
+                              generator=self._generator(seed), output_type="pt").frames  # (B, T, 3, H, W) in [0, 1]
         return _to_uint8(video)
 
 
@@ -178,7 +181,10 @@ def _source(checkpoint: str | os.PathLike, marker: str, saved_how: str) -> str:
     return str(as_path)
 
 
-def _not_cached(checkpoint, error: Exception) -> FileNotFoundError:
+def _unreadable(checkpoint, source: str, error: Exception) -> Exception:
+    """The error for a checkpoint whose config cannot be read: a folder's is broken; a hub id is not cached."""
+    if Path(source).is_dir():
+        return ValueError(f"{checkpoint!r}: its config cannot be read ({type(error).__name__}: {error})")
     return FileNotFoundError(
         f"{checkpoint!r} is not in the local Hugging Face cache ({type(error).__name__}). Nothing downloads at run "
         f"time: with network, run `HF_HUB_OFFLINE=0 hf download {checkpoint}` once, or pass a folder")
@@ -191,7 +197,8 @@ def load_decoder(modality: str, checkpoint: str | os.PathLike | None = None, dev
     ``dtype`` (default: float32).
 
     Raises:
-        ValueError: an unknown modality, or a checkpoint that holds another kind of pipeline.
+        ValueError: an unknown modality, a checkpoint that holds another kind of pipeline, or a folder whose
+            ``model_index.json`` is broken.
         FileNotFoundError: a folder that does not exist, or a hub id that is not in the local cache.
     """
     import diffusers
@@ -203,7 +210,7 @@ def load_decoder(modality: str, checkpoint: str | os.PathLike | None = None, dev
     try:
         config = diffusers.DiffusionPipeline.load_config(source, local_files_only=True)
     except (OSError, ValueError) as error:
-        raise _not_cached(checkpoint, error) from None
+        raise _unreadable(checkpoint, source, error) from None
     kind, wanted = (config.get("_class_name") if isinstance(config, dict) else None), PIPELINES[modality]
     if kind != wanted:
         raise ValueError(f"{checkpoint!r} holds a {kind!r}, not a {wanted} (NExT-GPT's {modality} decoder)")
@@ -215,12 +222,12 @@ def load_decoder(modality: str, checkpoint: str | os.PathLike | None = None, dev
 def load_llm(checkpoint: str | os.PathLike = LLM_CHECKPOINT, device="cpu", dtype: torch.dtype | None = None):
     """``(tokenizer, model)``: NExT-GPT's LLM, a ``LlamaForCausalLM`` from ``checkpoint`` (a hub id in the local
     cache, or a folder holding both the model's and the tokenizer's ``save_pretrained`` output) on ``device`` in
-    ``dtype`` (default: float32; Vicuna-7B needs about 28 GB so, 14 GB in ``torch.float16``), for
-    ``NextGPT(llm=...)``.
+    ``dtype`` (default: float32; Vicuna-7B needs about 28 GB so, 14 GB in ``torch.bfloat16``, in which it can also
+    be trained; float16 only runs it), for ``NextGPT(llm=...)``.
 
     Raises:
         FileNotFoundError: a folder that does not exist, or a hub id that is not in the local cache.
-        ValueError: the checkpoint holds another kind of model than a Llama.
+        ValueError: the checkpoint holds another kind of model than a Llama, or a folder's config is broken.
     """
     from transformers import AutoConfig, AutoTokenizer, LlamaForCausalLM
 
@@ -228,10 +235,14 @@ def load_llm(checkpoint: str | os.PathLike = LLM_CHECKPOINT, device="cpu", dtype
     try:
         config = AutoConfig.from_pretrained(source, local_files_only=True)
     except (OSError, ValueError) as error:
-        raise _not_cached(checkpoint, error) from None
+        raise _unreadable(checkpoint, source, error) from None
     if config.model_type != "llama":
         raise ValueError(f"{checkpoint!r} holds a {config.model_type!r} model, not a Llama (NExT-GPT's LLM, Vicuna)")
-    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
+    except (OSError, ValueError) as error:
+        raise FileNotFoundError(f"{checkpoint!r} holds no readable tokenizer ({type(error).__name__}): save it "
+                                "beside the model with `tokenizer.save_pretrained(folder)`") from None
     model = LlamaForCausalLM.from_pretrained(source, dtype=dtype or torch.float32, local_files_only=True)
     return tokenizer, model.to(device).eval()
 
