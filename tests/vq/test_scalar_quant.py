@@ -63,3 +63,38 @@ def test_bad_levels():
         sq.fsq(torch.zeros(2, 3), [8, 5])
     with pytest.raises(ValueError, match="too many"):
         sq.lfq_codebook(20)
+
+
+@pytest.mark.parametrize("levels", [[8, 5, 5, 5], [7, 6, 5], [3, 4, 5, 6, 7]])  # upstream refuses level 2
+def test_fsq_matches_vector_quantize_pytorch(levels):
+    """lucidrains' FSQ (vector-quantize-pytorch) on the same latents: the same codes, indices and gradients."""
+    from vector_quantize_pytorch import FSQ
+
+    z = (2 * torch.randn(3, 40, len(levels), generator=torch.Generator().manual_seed(len(levels)))).requires_grad_()
+    upstream = FSQ(levels=levels).eval()
+    theirs, their_indices = upstream(z)
+    ours, our_indices = sq.fsq(z, levels)
+    torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-6)
+    assert torch.equal(our_indices, their_indices)
+    assert torch.equal(sq.fsq_codes(their_indices, levels), ours.detach())
+    (their_grad,) = torch.autograd.grad((theirs * torch.arange(len(levels))).sum(), z)
+    (our_grad,) = torch.autograd.grad((ours * torch.arange(len(levels))).sum(), z)
+    torch.testing.assert_close(our_grad, their_grad)
+
+
+@pytest.mark.parametrize("dim, temperature", [(4, 0.01), (6, 0.01), (5, 0.5)])
+def test_lfq_matches_vector_quantize_pytorch_with_the_bit_order_reversed(dim, temperature):
+    """lucidrains' LFQ: the same codes and entropy terms; its index reads channel 0 as the *most* significant bit,
+    the course's (the paper's, Open-MAGVIT2's) as the least, so the two agree after reversing the bits."""
+    from vector_quantize_pytorch import LFQ
+
+    z = torch.randn(2, 64, dim, generator=torch.Generator().manual_seed(dim))
+    upstream = LFQ(dim=dim, codebook_size=2 ** dim, entropy_loss_weight=1.0, diversity_gamma=1.0).train()
+    (theirs, their_indices, aux), parts = upstream(z, inv_temperature=1 / temperature, return_loss_breakdown=True)
+    ours, our_indices = sq.lfq(z)
+    assert torch.equal(ours, theirs)
+    reversed_bits = sum(((our_indices >> k) & 1) << (dim - 1 - k) for k in range(dim))
+    assert torch.equal(reversed_bits, their_indices)
+    expected = parts.per_sample_entropy - parts.batch_entropy
+    torch.testing.assert_close(sq.lfq_entropy_loss(z, temperature), expected, rtol=0, atol=1e-4)
+    torch.testing.assert_close(aux, expected)

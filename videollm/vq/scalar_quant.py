@@ -17,6 +17,10 @@ confident code while spreading the batch over all codes::
 
 Shapes: latents ``(..., d)``; indices ``(...)`` int64.
 
+Both are checked against lucidrains' ``vector-quantize-pytorch`` (``FSQ``, ``LFQ``), the implementations the field
+uses: the same codes, indices, gradients and entropy terms, LFQ's indices after reversing the bit order
+(``tests/vq/test_scalar_quant.py``). Its ``FSQ`` refuses a level of 2 unless told to keep the levels symmetric.
+
 Lecture: `lectures/02_vq_tokenization.ipynb` §6.
 """
 
