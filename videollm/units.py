@@ -101,7 +101,7 @@ def syllabus_table() -> str:
             started = (root / "videollm" / u.package / "__init__.py").exists()
             lecture = (root / u.lecture).exists()
             status = ("planned" if not started else
-                      f"in progress: reference code, benchmark{', lecture' if lecture else ''}; "
+                      f"in progress: reference code{', lecture' if lecture else ''}; "
                       f"{'lab' if lecture else 'lecture and lab'} to come")
             rows.append(f"| {u.number} | {u.title} | {f'`{u.lecture}`' if lecture else '—'} | — | "
                         f"`videollm/{u.package}/` | {status} |")

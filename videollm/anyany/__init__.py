@@ -14,8 +14,8 @@ speaks to diffusion decoders through signal tokens.
   (:mod:`videollm.world.voices`), with the supervised upper bound and the temperature ablation;
 - :mod:`~videollm.anyany.emergent`: the same experiment in seconds, with a small head (lab 07);
 - :mod:`~videollm.anyany.signals`, :mod:`~videollm.anyany.projectors`, :mod:`~videollm.anyany.nextgpt`,
-  :mod:`~videollm.anyany.decoders`: NExT-GPT's pipeline at the world's scale; :mod:`~videollm.anyany.real`: Stable
-  Diffusion behind the same decoder interface, from a real checkpoint.
+  :mod:`~videollm.anyany.decoders`: NExT-GPT's pipeline at the world's scale; :mod:`~videollm.anyany.real`: its
+  real decoders (Stable Diffusion, AudioLDM, ZeroScope) and LLM (Vicuna) behind the same interfaces.
 
 Facts and the paper/code differences: ``../shared/reference/07-nextgpt.md``. Lecture: `lectures/07_next_gpt.ipynb`.
 """

@@ -1,0 +1,13 @@
+"""Unit 08 — VideoPoet and MAGVIT-v2: one language model over video and audio tokens (in progress).
+
+VideoPoet (Kondratyuk et al., ICML 2024) turns text, video and audio into one sequence of discrete tokens and
+generates with a single decoder-only prefix LM. Its video tokens come from MAGVIT-v2's causal tokenizer: causal 3D
+convolutions, so that the first frame is encoded alone (an image and a video share one tokenizer), and lookup-free
+quantisation (:mod:`videollm.vq.scalar_quant`).
+
+- :mod:`~videollm.videopoet.causal`: the causal 3D convolution (past-only temporal padding) and the latent-frame
+  arithmetic, 1 + 4k frames -> 1 + k latent frames (checked against ``magvit2-pytorch``).
+
+Facts: ``../shared/reference/08-videopoet.md``. The lecture, the lab and the rest of the reference code are to come
+(issue 16).
+"""
