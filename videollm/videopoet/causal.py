@@ -13,6 +13,8 @@ The padding follows ``magvit2-pytorch``'s ``CausalConv3d`` (zeros by default; th
 both and compare).
 
 Shapes: video ``(B, C, T, H, W)``.
+
+Lecture: `lectures/08_videopoet.ipynb` §2 (to be written).
 """
 
 from __future__ import annotations
