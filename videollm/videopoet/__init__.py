@@ -6,7 +6,9 @@ convolutions, so that the first frame is encoded alone (an image and a video sha
 quantisation (:mod:`videollm.vq.scalar_quant`).
 
 - :mod:`~videollm.videopoet.causal`: the causal 3D convolution (past-only temporal padding) and the latent-frame
-  arithmetic, 1 + 4k frames -> 1 + k latent frames (checked against ``magvit2-pytorch``).
+  arithmetic, 1 + 4k frames -> 1 + k latent frames (checked against ``magvit2-pytorch``);
+- :mod:`~videollm.videopoet.tokens`: the token counts of clips, pictures and sound tracks, level-major audio ids, and
+  the one vocabulary's layout.
 
 Facts: ``../shared/reference/08-videopoet.md``. The lecture, the lab and the rest of the reference code are to come
 (issue 16).
