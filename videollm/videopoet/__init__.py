@@ -8,7 +8,9 @@ quantisation (:mod:`videollm.vq.scalar_quant`).
 - :mod:`~videollm.videopoet.causal`: the causal 3D convolution (past-only temporal padding) and the latent-frame
   arithmetic, 1 + 4k frames -> 1 + k latent frames (checked against ``magvit2-pytorch``);
 - :mod:`~videollm.videopoet.tokens`: the token counts of clips, pictures and sound tracks, level-major audio ids, and
-  the one vocabulary's layout.
+  the one vocabulary's layout;
+- :mod:`~videollm.videopoet.prefix_lm`: the prefix LM's attention mask (the conditioning both ways, the outputs
+  causally), its output-only labels, and sampling with and without the KV cache on a ``transformers`` decoder.
 
 Facts: ``../shared/reference/08-videopoet.md``. The lecture, the lab and the rest of the reference code are to come
 (issue 16).
