@@ -57,3 +57,7 @@ def test_bad_shapes_and_kernels_are_refused():
         CausalConv3d(3, 4, (1, 3, 3), stride=3)
     with pytest.raises(ValueError, match=r"\(B, C, T, H, W\)"):
         CausalConv3d(3, 4)(torch.zeros(3, 5, 8, 8))
+    strided = CausalConv3d(3, 4, 3, stride=2)
+    assert [strided(torch.zeros(1, 3, t, 4, 4)).shape[2] for t in (2, 9, 17)] == [1, 4, 8], "T // stride frames"
+    with pytest.raises(ValueError, match="at least that many frames"):
+        strided(torch.zeros(1, 3, 1, 4, 4))

@@ -25,6 +25,7 @@ def test_the_mask_reads_the_prefix_both_ways_and_the_outputs_causally():
     assert allowed[1].int().tolist() == [[1, 1, 0, 0, 0], [1, 1, 0, 0, 0], [1, 1, 1, 0, 0], [1, 1, 1, 1, 0],
                                          [1, 1, 1, 1, 0]], "the padding key is never read"
     assert prefix_lm_mask(prefix, attention, torch.float16).dtype == torch.float16
+    assert torch.equal(prefix_lm_mask(prefix, attention.bool()), prefix_lm_mask(prefix, attention))
     labels = output_labels(torch.arange(10).reshape(2, 5), prefix, attention)
     assert labels.tolist() == [[-100, -100, -100, 3, 4], [-100, -100, 7, 8, -100]]
 
@@ -54,6 +55,16 @@ def test_cached_sampling_gives_the_uncached_tokens(implementation):
     assert not torch.equal(drawn, sample(model, prefix, 8, temperature=1.0, vocab=(20, 40), seed=4))
 
 
+def test_eager_attention_misreads_a_boolean_mask_which_is_why_the_mask_is_float():
+    """Pins the module docstring's claim (transformers 5.23): if this starts failing, eager reads boolean 4-D masks
+    now, and the docstring should say so."""
+    model = tiny_llama("eager")
+    ids = torch.randint(0, 60, (1, 7), generator=torch.Generator().manual_seed(5))
+    floats = prefix_lm_mask(torch.tensor([3]), torch.ones_like(ids))
+    assert not torch.allclose(model(input_ids=ids, attention_mask=floats == 0).logits,
+                              model(input_ids=ids, attention_mask=floats).logits)
+
+
 def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="right only"):
         prefix_lm_mask(torch.tensor([1]), torch.tensor([[0, 1, 1]]))
@@ -61,5 +72,13 @@ def test_bad_input_is_refused():
         prefix_lm_mask(torch.tensor([4]), torch.tensor([[1, 1, 1]]))
     with pytest.raises(ValueError, match=r"\(B,\)"):
         output_labels(torch.zeros(2, 3, dtype=torch.long), torch.tensor([1]), torch.ones(2, 3))
+    with pytest.raises(ValueError, match="must match"):
+        output_labels(torch.zeros(2, 4, dtype=torch.long), torch.tensor([1, 1]), torch.ones(2, 3))
+    model, prefix = tiny_llama("sdpa"), torch.zeros(1, 4, dtype=torch.long)
     with pytest.raises(ValueError, match=r"\(B, P\)"):
-        sample(tiny_llama("sdpa"), torch.zeros(4, dtype=torch.long), 3)
+        sample(model, torch.zeros(4, dtype=torch.long), 3)
+    for bad in ((40, 20), (-5, 60), (50, 100), (3, 3), [0, 10]):
+        with pytest.raises(ValueError, match="0 <= start < stop <= 60"):
+            sample(model, prefix, 2, vocab=bad)
+    with pytest.raises(ValueError, match="temperature must be >= 0"):
+        sample(model, prefix, 2, temperature=-1.0)

@@ -45,5 +45,9 @@ def test_the_vocabulary_keeps_the_kinds_apart():
         vocab.audio_ids(torch.zeros(3, 2, dtype=torch.long))
     with pytest.raises(ValueError, match="integers in"):
         level_major(torch.tensor([[1.0, 2.0]]), 10)
+    with pytest.raises(ValueError, match="positive integer"):
+        from_level_major(torch.tensor([[1, 2]]), 0, 10)
+    with pytest.raises(ValueError, match="visual codes must be integers"):
+        vocab.visual_ids(torch.tensor([1.0]))
     with pytest.raises(ValueError, match="not in its level's range"):
         from_level_major(torch.tensor([[1, 2, 3, 40]]), 2, 10)

@@ -88,11 +88,16 @@ def test_lfq_matches_vector_quantize_pytorch_with_the_bit_order_reversed(dim, te
     the course's (the paper's, Open-MAGVIT2's) as the least, so the two agree after reversing the bits."""
     from vector_quantize_pytorch import LFQ
 
-    z = torch.randn(2, 64, dim, generator=torch.Generator().manual_seed(dim))
+    z = torch.randn(2, 64, dim, generator=torch.Generator().manual_seed(dim)).requires_grad_()
     upstream = LFQ(dim=dim, codebook_size=2 ** dim, entropy_loss_weight=1.0, diversity_gamma=1.0).train()
     (theirs, their_indices, aux), parts = upstream(z, inv_temperature=1 / temperature, return_loss_breakdown=True)
     ours, our_indices = sq.lfq(z)
     assert torch.equal(ours, theirs)
+    weights = torch.randn(dim, generator=torch.Generator().manual_seed(1))
+    (their_grad,) = torch.autograd.grad((theirs * weights).sum(), z, retain_graph=True)
+    (our_grad,) = torch.autograd.grad((ours * weights).sum(), z)
+    torch.testing.assert_close(our_grad, their_grad)                   # straight through, both
+    z = z.detach()
     reversed_bits = sum(((our_indices >> k) & 1) << (dim - 1 - k) for k in range(dim))
     assert torch.equal(reversed_bits, their_indices)
     expected = parts.per_sample_entropy - parts.batch_entropy

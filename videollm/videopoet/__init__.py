@@ -5,8 +5,8 @@ generates with a single decoder-only prefix LM. Its video tokens come from MAGVI
 convolutions, so that the first frame is encoded alone (an image and a video share one tokenizer), and lookup-free
 quantisation (:mod:`videollm.vq.scalar_quant`).
 
-- :mod:`~videollm.videopoet.causal`: the causal 3D convolution (past-only temporal padding) and the latent-frame
-  arithmetic, 1 + 4k frames -> 1 + k latent frames (checked against ``magvit2-pytorch``);
+- :mod:`~videollm.videopoet.causal`: the causal 3D convolution (past-only temporal padding; checked against
+  ``magvit2-pytorch``'s) and the latent-frame arithmetic, 1 + 4k frames -> 1 + k latent frames;
 - :mod:`~videollm.videopoet.tokens`: the token counts of clips, pictures and sound tracks, level-major audio ids, and
   the one vocabulary's layout;
 - :mod:`~videollm.videopoet.prefix_lm`: the prefix LM's attention mask (the conditioning both ways, the outputs

@@ -6,8 +6,10 @@ The causal version pads only the past: ``dilation * (k_t - 1) + (1 - stride)`` f
 
 - the first frame's latent depends on the first frame alone, so a picture is a one-frame video and images and
   videos share one tokenizer;
-- a stack that halves time twice maps ``1 + 4k`` frames to ``1 + k`` latent frames (the first frame alone, then one
-  latent per four frames): 17 frames -> 5, as VideoPoet's ``(5, 16, 16)`` = 1,280 tokens per 17 x 128 x 128 clip.
+- a tokenizer that halves time twice maps ``1 + 4k`` frames to ``1 + k`` latent frames (the first frame alone,
+  then one latent per four frames): 17 frames -> 5, as VideoPoet's ``(5, 16, 16)`` = 1,280 tokens per
+  17 x 128 x 128 clip (:func:`latent_frames`). ``magvit2-pytorch``'s encoder gets there by left-padding
+  ``factor - 1`` zero frames before its strided time layers; two strided ``CausalConv3d`` alone would give 4.
 
 The padding follows ``magvit2-pytorch``'s ``CausalConv3d`` (zeros by default; the tests load the same weights into
 both and compare).
@@ -52,10 +54,13 @@ class CausalConv3d(nn.Module):
                               dilation=(dilation, 1, 1))
 
     def forward(self, video: torch.Tensor) -> torch.Tensor:
-        """``(B, C, T, H, W)`` -> ``(B, C_out, T', H, W)`` with ``T' = ceil(T / stride)`` (``T`` for stride 1; a
-        strided kernel needs ``T`` of at least ``k_t - time_pad`` frames)."""
+        """``(B, C, T, H, W)`` -> ``(B, C_out, T // stride, H, W)`` (``T`` for stride 1); ``T`` must be at least
+        ``stride``."""
         if video.ndim != 5:
             raise ValueError(f"video must be (B, C, T, H, W); got {tuple(video.shape)}")
+        if video.shape[2] < self.conv.stride[0]:
+            raise ValueError(f"a temporal stride of {self.conv.stride[0]} needs at least that many frames; got "
+                             f"{video.shape[2]}")
         # a reflect or replicate pad needs more frames than it adds; fall back to zeros (as magvit2-pytorch does)
         mode = self.pad_mode if self.time_pad < video.shape[2] else "constant"
         return self.conv(F.pad(video, self.padding, mode=mode))

@@ -26,11 +26,14 @@ from __future__ import annotations
 
 import torch
 
+from videollm.fusion.model import IGNORE_INDEX
+
 
 def _check(prefix: torch.Tensor, attention_mask: torch.Tensor) -> None:
     if attention_mask.ndim != 2 or prefix.shape != attention_mask.shape[:1]:
         raise ValueError(f"prefix must be (B,) and attention_mask (B, L); got {tuple(prefix.shape)} and "
                          f"{tuple(attention_mask.shape)}")
+    attention_mask = attention_mask.long()                                    # a bool mask's diff would be a XOR
     lengths = attention_mask.sum(1)
     if bool((attention_mask.diff(dim=1) > 0).any()):
         raise ValueError("attention_mask must pad on the right only (1s, then 0s)")
@@ -53,12 +56,14 @@ def prefix_lm_mask(prefix: torch.Tensor, attention_mask: torch.Tensor, dtype: to
 
 
 def output_labels(ids: torch.Tensor, prefix: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    """``(B, L)`` labels for the next-token loss: the ids of the outputs, -100 on the prefix and the padding (the
-    model shifts them, so the last prefix token is the one that predicts the first output)."""
+    """``(B, L)`` labels for the next-token loss: the ids of the outputs, ``IGNORE_INDEX`` (-100) on the prefix and
+    the padding (the model shifts them, so the last prefix token is the one that predicts the first output)."""
     _check(prefix, attention_mask)
+    if ids.shape != attention_mask.shape:
+        raise ValueError(f"ids {tuple(ids.shape)} and attention_mask {tuple(attention_mask.shape)} must match")
     position = torch.arange(ids.shape[1], device=ids.device)
     keep = (position[None] >= prefix[:, None]) & attention_mask.bool()
-    return ids.masked_fill(~keep, -100)
+    return ids.masked_fill(~keep, IGNORE_INDEX)
 
 
 def _pick(logits: torch.Tensor, temperature: float, vocab: tuple[int, int] | None,
@@ -84,6 +89,12 @@ def sample(model, prefix_ids: torch.Tensor, steps: int, use_cache: bool = True, 
     if prefix_ids.ndim != 2 or prefix_ids.shape[1] < 1 or steps < 1:
         raise ValueError(f"prefix_ids must be (B, P) with P >= 1 and steps >= 1; got {tuple(prefix_ids.shape)}, "
                          f"{steps}")
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0 (0: greedy); got {temperature}")
+    size = model.get_output_embeddings().weight.shape[0]
+    if vocab is not None and not (isinstance(vocab, tuple) and len(vocab) == 2 and 0 <= vocab[0] < vocab[1] <= size):
+        raise ValueError(f"vocab must be (start, stop) with 0 <= start < stop <= {size}, the model's vocabulary; "
+                         f"got {vocab!r}")
     batch, length = prefix_ids.shape
     device = prefix_ids.device
     dtype = next(model.parameters()).dtype

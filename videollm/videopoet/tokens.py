@@ -65,6 +65,8 @@ def level_major(codes: torch.Tensor, codebook_size: int) -> torch.Tensor:
 
 def from_level_major(tokens: torch.Tensor, levels: int, codebook_size: int) -> torch.Tensor:
     """The inverse of :func:`level_major`: ids ``(..., L * T)`` back to codes ``(..., T, L)``."""
+    if not isinstance(levels, int) or levels < 1 or tokens.dtype.is_floating_point:
+        raise ValueError(f"levels must be a positive integer and tokens integers; got {levels!r}, {tokens.dtype}")
     if tokens.shape[-1] % levels:
         raise ValueError(f"{tokens.shape[-1]} audio tokens do not split into {levels} levels")
     grid = tokens.unflatten(-1, (levels, tokens.shape[-1] // levels))     # (..., L, T)
@@ -95,12 +97,13 @@ class Vocabulary:
 
     @property
     def size(self) -> int:
+        """Special, visual and audio ids (266,496 by default; the paper's ~300,000 adds its word vocabulary)."""
         return self.audio_offset + self.audio_levels * self.audio_codes
 
     def visual_ids(self, codes: torch.Tensor) -> torch.Tensor:
         """Visual codes in ``[0, visual)`` as vocabulary ids."""
-        if bool(((codes < 0) | (codes >= self.visual)).any()):
-            raise ValueError(f"visual codes must lie in [0, {self.visual})")
+        if codes.dtype.is_floating_point or bool(((codes < 0) | (codes >= self.visual)).any()):
+            raise ValueError(f"visual codes must be integers in [0, {self.visual})")
         return codes + self.visual_offset
 
     def audio_ids(self, codes: torch.Tensor) -> torch.Tensor:
