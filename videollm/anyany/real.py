@@ -67,7 +67,8 @@ class RealDecoder:
         return self.pipeline.unet.device
 
     def _encode(self, captions: list[str]) -> torch.Tensor:
-        raise NotImplementedError
+        """Stable Diffusion's text encoder (ZeroScope's pipeline has the same ``encode_prompt``): ``(B, L, width)``."""
+        return self.pipeline.encode_prompt(captions, self.device, 1, False)[0]
 
     @torch.no_grad()
     def conditioning(self, captions: list[str]) -> torch.Tensor:
@@ -107,9 +108,6 @@ class RealImageDecoder(RealDecoder):
 
     modality = "image"
 
-    def _encode(self, captions):
-        return self.pipeline.encode_prompt(captions, self.device, 1, False)[0]
-
     @torch.no_grad()
     def sample(self, cond: torch.Tensor, empty: torch.Tensor | None = None, guidance: float = 7.5, steps: int = 25,
                seed: int = 0) -> torch.Tensor:
@@ -146,9 +144,6 @@ class RealVideoDecoder(RealDecoder):
     """ZeroScope: frames from a ``(B, 77, 1024)`` conditioning."""
 
     modality = "video"
-
-    def _encode(self, captions):
-        return self.pipeline.encode_prompt(captions, self.device, 1, False)[0]
 
     @torch.no_grad()
     def sample(self, cond: torch.Tensor, empty: torch.Tensor | None = None, guidance: float = 9.0, steps: int = 25,
