@@ -82,3 +82,19 @@ def test_bad_input_is_refused():
             sample(model, prefix, 2, vocab=bad)
     with pytest.raises(ValueError, match="temperature must be >= 0"):
         sample(model, prefix, 2, temperature=-1.0)
+
+
+def test_a_range_per_step_and_prefix_embeddings():
+    model = tiny_llama("sdpa")
+    prefix = torch.randint(0, 60, (2, 5), generator=torch.Generator().manual_seed(5))
+    ranges = [(0, 10), (10, 20), (20, 30), (30, 40)]
+    drawn = sample(model, prefix, 4, temperature=1.0, vocab=ranges, seed=1)
+    assert ((drawn // 10) == torch.arange(4)).all(), "step k draws from range k"
+    embeds = model.get_input_embeddings()(prefix)
+    assert torch.equal(sample(model, prefix, 6, prefix_embeds=embeds), sample(model, prefix, 6))
+    other = sample(model, prefix, 6, prefix_embeds=embeds + 0.3, use_cache=False)
+    assert torch.equal(other, sample(model, prefix, 6, prefix_embeds=embeds + 0.3)), "uncached reads them too"
+    with pytest.raises(ValueError, match="one \\(start, stop\\) per step: 4; got 3"):
+        sample(model, prefix, 4, vocab=ranges[:3])
+    with pytest.raises(ValueError, match="prefix_embeds must be \\(B, P, hidden\\)"):
+        sample(model, prefix, 2, prefix_embeds=embeds[:, :3])

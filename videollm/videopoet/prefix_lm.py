@@ -81,44 +81,68 @@ def _pick(logits: torch.Tensor, temperature: float, vocab: tuple[int, int] | Non
     return torch.multinomial(probs, 1, generator=generator)[:, 0]
 
 
+def _ranges(vocab, steps: int, size: int) -> list[tuple[int, int] | None]:
+    """``vocab`` as one range (or ``None``) per step; each ``(start, stop)`` within the model's ``size`` ids."""
+    ranges = vocab if isinstance(vocab, list) else [vocab] * steps
+    if len(ranges) != steps:
+        raise ValueError(f"vocab as a list needs one (start, stop) per step: {steps}; got {len(ranges)}")
+    for r in ranges:
+        if r is not None and not (isinstance(r, tuple) and len(r) == 2 and 0 <= r[0] < r[1] <= size):
+            raise ValueError(f"vocab must be (start, stop) with 0 <= start < stop <= {size}, the model's vocabulary; "
+                             f"got {r!r}")
+    return ranges
+
+
 @torch.no_grad()
 def sample(model, prefix_ids: torch.Tensor, steps: int, use_cache: bool = True, temperature: float = 0.0,
-           vocab: tuple[int, int] | None = None, seed: int = 0) -> torch.Tensor:
+           vocab: tuple[int, int] | list[tuple[int, int]] | None = None, seed: int = 0,
+           prefix_embeds: torch.Tensor | None = None) -> torch.Tensor:
     """``(B, steps)`` output tokens after ``prefix_ids`` ``(B, P)`` (every row the same prefix length, as in a batch
-    of one task): the prefix read both ways, then one token a step, with or without the KV cache."""
+    of one task): the prefix read both ways, then one token a step, with or without the KV cache.
+
+    Args:
+        temperature: 0 picks the most likely token; above 0 samples from the softmax at that temperature (seeded by
+            ``seed``, so cached and uncached runs draw the same tokens).
+        vocab: ``(start, stop)``: only ids in that range; or a list of one range per step (level-major audio draws
+            each level from its own codes).
+        prefix_embeds: ``(B, P, hidden)``, the prefix's input embeddings when they are not just the ids' (text
+            embeddings in their slots); the outputs are always embedded from their ids.
+    """
     if prefix_ids.ndim != 2 or prefix_ids.shape[1] < 1 or steps < 1:
         raise ValueError(f"prefix_ids must be (B, P) with P >= 1 and steps >= 1; got {tuple(prefix_ids.shape)}, "
                          f"{steps}")
     if temperature < 0:
         raise ValueError(f"temperature must be >= 0 (0: greedy); got {temperature}")
-    size = model.get_output_embeddings().weight.shape[0]
-    if vocab is not None and not (isinstance(vocab, tuple) and len(vocab) == 2 and 0 <= vocab[0] < vocab[1] <= size):
-        raise ValueError(f"vocab must be (start, stop) with 0 <= start < stop <= {size}, the model's vocabulary; "
-                         f"got {vocab!r}")
+    if prefix_embeds is not None and prefix_embeds.shape[:2] != prefix_ids.shape:
+        raise ValueError(f"prefix_embeds must be (B, P, hidden) for prefix_ids {tuple(prefix_ids.shape)}; got "
+                         f"{tuple(prefix_embeds.shape)}")
+    ranges = _ranges(vocab, steps, model.get_output_embeddings().weight.shape[0])
     batch, length = prefix_ids.shape
     device = prefix_ids.device
     dtype = next(model.parameters()).dtype
+    embed = model.get_input_embeddings()
     generator = torch.Generator(device).manual_seed(seed) if temperature > 0 else None
     prefix = torch.full((batch,), length, device=device)
-    ids = prefix_ids
+    embeds = embed(prefix_ids) if prefix_embeds is None else prefix_embeds.to(dtype)
+    new: list[torch.Tensor] = []
     if not use_cache:
-        for _ in range(steps):
-            mask = prefix_lm_mask(prefix, torch.ones_like(ids), dtype)
-            logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits[:, -1]
-            ids = torch.cat([ids, _pick(logits, temperature, vocab, generator)[:, None]], 1)
-        return ids[:, length:]
+        for step in range(steps):
+            seen = length + step
+            mask = prefix_lm_mask(prefix, torch.ones(batch, seen, dtype=torch.long, device=device), dtype)
+            logits = model(inputs_embeds=embeds, attention_mask=mask, use_cache=False).logits[:, -1]
+            new.append(_pick(logits, temperature, ranges[step], generator))
+            embeds = torch.cat([embeds, embed(new[-1][:, None])], 1)
+        return torch.stack(new, 1)
     from transformers import DynamicCache
 
-    out = model(input_ids=ids, attention_mask=torch.zeros(batch, 1, length, length, dtype=dtype, device=device),
+    out = model(inputs_embeds=embeds, attention_mask=torch.zeros(batch, 1, length, length, dtype=dtype, device=device),
                 past_key_values=DynamicCache(), use_cache=True)            # the prefix, both ways
-    new = []
     for step in range(steps):
-        token = _pick(out.logits[:, -1], temperature, vocab, generator)
-        new.append(token)
+        new.append(_pick(out.logits[:, -1], temperature, ranges[step], generator))
         if step + 1 == steps:
             break
         seen = length + step + 1                                            # keys in the cache after this token
-        out = model(input_ids=token[:, None], past_key_values=out.past_key_values, use_cache=True,
+        out = model(inputs_embeds=embed(new[-1][:, None]), past_key_values=out.past_key_values, use_cache=True,
                     attention_mask=torch.zeros(batch, 1, 1, seen, dtype=dtype, device=device))
     return torch.stack(new, 1)
 
