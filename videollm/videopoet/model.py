@@ -80,8 +80,9 @@ class VideoPoetLM(nn.Module):
         if slots == 0:
             return embeds
         if text_embeds is None or text_embeds.shape != (slots, self.config.text_width):
+            got = None if text_embeds is None else tuple(text_embeds.shape)
             raise ValueError(f"the batch has {slots} <text> slots: text_embeds must be ({slots}, "
-                             f"{self.config.text_width}); got {None if text_embeds is None else tuple(text_embeds.shape)}")
+                             f"{self.config.text_width}); got {got}")
         projected = self.text_projection(text_embeds.to(embeds.dtype))
         return embeds.masked_scatter(text[..., None], projected)
 
