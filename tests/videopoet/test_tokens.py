@@ -51,3 +51,10 @@ def test_the_vocabulary_keeps_the_kinds_apart():
         vocab.visual_ids(torch.tensor([1.0]))
     with pytest.raises(ValueError, match="not in its level's range"):
         from_level_major(torch.tensor([[1, 2, 3, 40]]), 2, 10)
+
+
+def test_a_bool_is_not_a_size():
+    with pytest.raises(ValueError, match="positive integers"):
+        video_token_grid(True, 32, 32)
+    with pytest.raises(ValueError, match="positive integers"):
+        video_token_grid(17, 32, True)

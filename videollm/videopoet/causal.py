@@ -69,7 +69,7 @@ class CausalConv3d(nn.Module):
 def latent_frames(frames: int, factor: int = 4) -> int:
     """How many latent frames a causal tokenizer that divides time by ``factor`` makes of ``frames``: the first
     frame alone, then one per ``factor`` (17 -> 5 at 4x). ``frames`` must be ``1 + factor * k``."""
-    if not isinstance(frames, int) or not isinstance(factor, int) or frames < 1 or factor < 1:
+    if any(not isinstance(n, int) or isinstance(n, bool) or n < 1 for n in (frames, factor)):
         raise ValueError(f"frames and factor must be positive integers; got {frames!r}, {factor!r}")
     if (frames - 1) % factor:
         raise ValueError(f"a causal tokenizer at {factor}x takes 1 + {factor}k frames (1, {1 + factor}, "

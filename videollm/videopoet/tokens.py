@@ -35,7 +35,7 @@ from videollm.videopoet.causal import latent_frames
 def video_token_grid(frames: int, height: int, width: int, temporal: int = 4,
                      spatial: int = 8) -> tuple[int, int, int]:
     """``(t, h, w)``: the latent grid of a ``frames x height x width`` clip (module docstring's table)."""
-    if not all(isinstance(n, int) and n > 0 for n in (height, width, spatial)):
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in (height, width, spatial)):
         raise ValueError(f"height, width and spatial must be positive integers; got {height!r}, {width!r}, "
                          f"{spatial!r}")
     if height % spatial or width % spatial:
