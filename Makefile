@@ -59,6 +59,7 @@ data: setup
 	$(PY) -m videollm.vlm.mini build
 	$(PY) -m videollm.compress build
 	$(PY) -m videollm.anyany build
+	$(PY) -m videollm.videopoet.audio build
 
 baselines: setup
 	$(PY) -m videollm.eval.baselines
