@@ -30,6 +30,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from videollm.anyany import bind
 from videollm.videopoet.prefix_lm import output_labels, prefix_lm_mask, sample
 from videollm.videopoet.tokens import Vocabulary
 
@@ -125,9 +126,7 @@ def text_embeddings(captions: list[str], encoder=None, device=None) -> tuple[tor
     unit 07's trained binding, :func:`videollm.anyany.bind.pretrained`): ``(M, width)`` for all tokens of all
     captions in order (end-of-text token included), and each caption's token count."""
     if encoder is None:
-        from videollm.anyany.bind import pretrained
-
-        encoder = pretrained(progress=False).text
+        encoder = bind.pretrained(progress=False).text
     batch = encoder.tokenize(captions)
     with torch.no_grad():
         hidden = encoder.clip(**batch).last_hidden_state                    # (B, L, width)
