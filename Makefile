@@ -6,8 +6,9 @@
 #   make labs     regenerate labs/ from solutions/ (instructors; never touches my-labs/ or a hand-edited file)
 #   make data     generate the course's synthetic clips into data/cache/ (cached), the benchmark manifests, and the
 #                 small trained models the lectures load (VQ-VAE, motion tokenizer, the two early-fusion models,
-#                 the mini video LLM and its needle reader, unit 07's binding encoders, decoders and NExT-GPT;
-#                 each committed in data/weights or trained once, then cached)
+#                 the mini video LLM and its needle reader, unit 07's binding encoders, decoders and NExT-GPT,
+#                 unit 08's audio and causal video tokenizers and its VideoPoet LM; each committed in data/weights
+#                 or trained once, then cached)
 #   make baselines  print the random / blind / frame-limited-oracle table of every benchmark suite
 # Every target creates .venv and installs the pinned environment on first use.
 
@@ -60,6 +61,8 @@ data: setup
 	$(PY) -m videollm.compress build
 	$(PY) -m videollm.anyany build
 	$(PY) -m videollm.videopoet.audio build
+	$(PY) -m videollm.videopoet.tokenizer build
+	$(PY) -m videollm.videopoet.mixture build
 
 baselines: setup
 	$(PY) -m videollm.eval.baselines

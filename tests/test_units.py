@@ -132,7 +132,9 @@ def test_a_lab_names_the_course_code_behind_every_task(unit):
 
 
 @pytest.mark.parametrize("modules", [("videollm.vq.train",), ("videollm.fusion.train",), ("videollm.motion.tokenizer",),
-                                     ("videollm.anyany.bind",),
+                                     ("videollm.anyany.bind",), ("videollm.videopoet.audio",),
+                                     ("videollm.videopoet.tokenizer",),
+                                     ("videollm.videopoet.mixture",),
                                      ("videollm.vlm.mini.train", "videollm.vlm.mini.evaluate")], ids=lambda m: m[0])
 def test_every_trained_model_has_the_same_four_functions(modules):
     found = {}
@@ -154,13 +156,17 @@ def _committed_specs() -> dict:
     from videollm.anyany import bind, decoders, nextgpt
     from videollm.fusion import train as fusion
     from videollm.motion import tokenizer as motion
+    from videollm.videopoet import audio, tokenizer as video_tokenizer
     from videollm.vq import train as vq
 
     out = {vq.CHECKPOINT_NAME: (vq.spec(vq.VQVAEConfig()), lambda: vq.pretrained(progress=False)),
            motion.CHECKPOINT_NAME: (motion.spec(motion.TokenizerConfig()), motion.pretrained),
            bind.CHECKPOINT_NAME: (bind.spec(bind.BindConfig()), lambda: bind.pretrained(progress=False)),
            decoders.CHECKPOINT_NAME: (decoders.spec(), lambda: decoders.pretrained(progress=False)),
-           nextgpt.CHECKPOINT_NAME: (nextgpt.spec(), lambda: nextgpt.pretrained(progress=False))}
+           nextgpt.CHECKPOINT_NAME: (nextgpt.spec(), lambda: nextgpt.pretrained(progress=False)),
+           audio.CHECKPOINT_NAME: (audio.spec(), audio.pretrained),
+           video_tokenizer.CHECKPOINT_NAME: (video_tokenizer.spec(),
+                                             lambda: video_tokenizer.pretrained(progress=False))}
     for style in ("non_tokenised", "tokenised"):
         out[fusion.checkpoint_name(style)] = (fusion.spec(fusion.default_config(style)),
                                               lambda style=style: fusion.pretrained(style, progress=False))
@@ -168,7 +174,7 @@ def _committed_specs() -> dict:
 
 
 @pytest.mark.parametrize("name", ["vqvae", "motion_tokenizer", "fusion-non_tokenised", "fusion-tokenised", "binding",
-                                  "decoders", "nextgpt"])
+                                  "decoders", "nextgpt", "audio_tokenizer", "video_tokenizer"])
 def test_the_committed_weights_are_the_current_configs_and_load(name):
     """``data/weights/<name>-<hash>`` must be retrained and committed whenever a model's config, code version or
     data change (``python -m videollm.vq.train build --force && python -m videollm.vq.train commit``, likewise for

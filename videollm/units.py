@@ -78,7 +78,9 @@ UNITS: tuple[Unit, ...] = (
          "allocation, top-k KV eviction in a chunked question-guided prefill, on the real Qwen2-VL classes", "compress"),
     Unit("07", "next_gpt", "NExT-GPT and ImageBind: symmetric InfoNCE and its temperatures, Recall@K, emergent "
          "audio-to-text binding, signal tokens, input and output projectors, a diffusers decoder, LoRA stages", "anyany"),
-    Unit("08", "videopoet", "VideoPoet and MAGVIT-v2", "videopoet", ready=False),
+    Unit("08", "videopoet", "VideoPoet and MAGVIT-v2: causal 3-D convolutions and the latent-frame arithmetic, LFQ "
+         "and its bit order, residual-VQ audio tokens, one sequence layout for every task, a prefix LM with its KV "
+         "cache", "videopoet"),
     Unit("09", "evaluation", "Evaluating video LLMs: Video-MME, PerceptionTest, MLVU, Video-MMMU; answer parsing, "
          "baselines, circular evaluation", "eval"),
 )

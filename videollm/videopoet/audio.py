@@ -41,7 +41,7 @@ Command line (``make data`` runs the first; training takes about half a minute o
     $ python -m videollm.videopoet.audio commit     # copy it to data/weights/, committed with the course
     $ python -m videollm.videopoet.audio info       # token arithmetic, and the held-out figures if built
 
-Lecture: `lectures/08_videopoet.ipynb` §3 (to be written).
+Lecture: `lectures/08_videopoet.ipynb` §3.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ both and compare).
 
 Shapes: video ``(B, C, T, H, W)``.
 
-Lecture: `lectures/08_videopoet.ipynb` §2 (to be written).
+Lecture: `lectures/08_videopoet.ipynb` §2.
 """
 
 from __future__ import annotations

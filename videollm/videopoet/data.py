@@ -14,7 +14,7 @@ motions and sounds the models never saw. Clips take about 2 ms each to generate,
 
 Shapes: video ``(N, T, 3, H, W)`` float32 in [0, 1]; audio ``(N, S)`` float32 in [-1, 1).
 
-Lecture: `lectures/08_videopoet.ipynb` §1 (to be written).
+Lecture: `lectures/08_videopoet.ipynb` §1.
 """
 
 from __future__ import annotations

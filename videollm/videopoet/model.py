@@ -19,7 +19,7 @@ Shapes: batches from :func:`videollm.videopoet.sequence.collate` (``input_ids``,
 ``(B, S)``, ``prefix`` ``(B,)``); ``text_embeds`` ``(M, D_text)``, the text embeddings of all ``<text>`` slots of
 the batch in row-major order (``M = text.sum()``).
 
-Lecture: `lectures/08_videopoet.ipynb` §4 (to be written).
+Lecture: `lectures/08_videopoet.ipynb` §4.
 """
 
 from __future__ import annotations

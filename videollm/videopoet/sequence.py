@@ -30,7 +30,7 @@ Shapes: visual codes ``(t, h, w)`` (or already flat ``(n,)``) int64; audio codes
 
 Facts: ``../shared/reference/08-videopoet.md`` §6.
 
-Lecture: `lectures/08_videopoet.ipynb` §1 (to be written).
+Lecture: `lectures/08_videopoet.ipynb` §1.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ modelled here). Text *conditioning* does not use those ids: it enters as frozen 
 
 Facts: ``../shared/reference/08-videopoet.md`` §6.
 
-Lecture: `lectures/08_videopoet.ipynb` §1 (to be written).
+Lecture: `lectures/08_videopoet.ipynb` §1.
 """
 
 from __future__ import annotations
