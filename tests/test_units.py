@@ -156,7 +156,7 @@ def _committed_specs() -> dict:
     from videollm.anyany import bind, decoders, nextgpt
     from videollm.fusion import train as fusion
     from videollm.motion import tokenizer as motion
-    from videollm.videopoet import audio, tokenizer as video_tokenizer
+    from videollm.videopoet import audio, mixture, tokenizer as video_tokenizer
     from videollm.vq import train as vq
 
     out = {vq.CHECKPOINT_NAME: (vq.spec(vq.VQVAEConfig()), lambda: vq.pretrained(progress=False)),
@@ -166,7 +166,8 @@ def _committed_specs() -> dict:
            nextgpt.CHECKPOINT_NAME: (nextgpt.spec(), lambda: nextgpt.pretrained(progress=False)),
            audio.CHECKPOINT_NAME: (audio.spec(), audio.pretrained),
            video_tokenizer.CHECKPOINT_NAME: (video_tokenizer.spec(),
-                                             lambda: video_tokenizer.pretrained(progress=False))}
+                                             lambda: video_tokenizer.pretrained(progress=False)),
+           mixture.CHECKPOINT_NAME: (mixture.spec(), lambda: mixture.pretrained(progress=False))}
     for style in ("non_tokenised", "tokenised"):
         out[fusion.checkpoint_name(style)] = (fusion.spec(fusion.default_config(style)),
                                               lambda style=style: fusion.pretrained(style, progress=False))
@@ -174,7 +175,7 @@ def _committed_specs() -> dict:
 
 
 @pytest.mark.parametrize("name", ["vqvae", "motion_tokenizer", "fusion-non_tokenised", "fusion-tokenised", "binding",
-                                  "decoders", "nextgpt", "audio_tokenizer", "video_tokenizer"])
+                                  "decoders", "nextgpt", "audio_tokenizer", "video_tokenizer", "videopoet"])
 def test_the_committed_weights_are_the_current_configs_and_load(name):
     """``data/weights/<name>-<hash>`` must be retrained and committed whenever a model's config, code version or
     data change (``python -m videollm.vq.train build --force && python -m videollm.vq.train commit``, likewise for
@@ -186,6 +187,7 @@ def test_the_committed_weights_are_the_current_configs_and_load(name):
     others = sorted(p.name for p in COMMITTED_WEIGHTS.glob(f"{name}-*") if p != folder)
     assert (folder / "meta.json").exists(), f"no committed weights for the current config ({folder.name}); {others}"
     assert not others, f"remove stale committed weights: {others}"
-    # A few MB each; the world's NExT-GPT carries three output projectors (0.74 M parameters) and takes 5.6 MB.
-    assert sum(f.stat().st_size for f in folder.iterdir()) < (6e6 if name == "nextgpt" else 5e6)
+    # A few MB each; the world's NExT-GPT carries three output projectors (0.74 M parameters) and takes 5.6 MB, the
+    # course's VideoPoet LM (1.3 M parameters, a third of them its embedding and output rows) 5.4 MB.
+    assert sum(f.stat().st_size for f in folder.iterdir()) < (6e6 if name in ("nextgpt", "videopoet") else 5e6)
     assert load().meta["cached"]
