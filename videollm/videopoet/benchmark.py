@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from videollm.videopoet import data, mixture, tokenizer as video_tokenizer
+from videollm.videopoet.causal import latent_frames
 from videollm.videopoet.model import text_embeddings
 from videollm.videopoet.sequence import build, collate
 from videollm.videopoet.tokens import video_token_grid, video_tokens
@@ -73,7 +74,7 @@ def continue_clips(model, video_model, video: torch.Tensor, context_frames: int 
     """The LM's continuation of ``video`` ``(N, 17, 3, H, W)`` after its first ``context_frames`` frames: the whole
     clip as decoded from the context's tokens and the written ones, ``(N, 17, 3, H, W)``."""
     codes = video_model.encode(video[:, :context_frames].to(video_model.device))             # (N, t0, h, w)
-    total = video_model.encode(video[:1].to(video_model.device)).shape[1]                     # latent frames of a clip
+    total = latent_frames(video.shape[1], video_tokenizer.TEMPORAL)                         # latent frames of a clip
     per_frame = codes.shape[2] * codes.shape[3]
     prompt = collate([build("continuation", model.vocab, video_in=c) for c in codes], model.device)
     count = (total - codes.shape[1]) * per_frame

@@ -45,6 +45,7 @@ from videollm.anyany import bind
 from videollm.anyany.encoders import EncoderConfig
 from videollm.cache import cached_meta, checkpoint_dir, commit_command, load_or_train, load_weights, save_weights
 from videollm.videopoet import audio as audio_tokenizer, data, tokenizer as video_tokenizer
+from videollm.videopoet.causal import latent_frames
 from videollm.videopoet.model import LMConfig, VideoPoetLM, text_embeddings
 from videollm.videopoet.sequence import build, collate
 from videollm.world.shapes import WORLD_VERSION
@@ -131,7 +132,7 @@ def token_data(split: str, count: int, start: int = 0, video_model=None, audio_m
 def example(task: str, tokens: TokenData, i: int, vocab):
     """Clip ``i``'s example of ``task``: ``(Sequence, text embeddings (n, D_text) or None)``."""
     video, text = tokens.video[i], tokens.text[i]
-    split = 1 + (CONTEXT_FRAMES - 1) // video_tokenizer.TEMPORAL            # latent frames of the context
+    split = latent_frames(CONTEXT_FRAMES, video_tokenizer.TEMPORAL)         # latent frames of the context
     kwargs = {
         "text_to_video": dict(text=len(text), video_out=video),
         "text_to_image": dict(text=len(text), video_out=video[:1]),
