@@ -80,11 +80,10 @@ def build_sequence(task, vocab, text=0, video_in=None, audio_in=None, video_out=
         return codes
 
     def visual(codes):
-        return vocab.visual_offset + checked(codes, vocab.visual).reshape(-1)
+        {visual}
 
     def audio(codes):
-        if codes.ndim != 2 or codes.shape[1] != vocab.audio_levels:
-            raise ValueError("(F, L) audio codes")
+        {audio_check}
         levels = torch.arange(vocab.audio_levels)[:, None] * vocab.audio_codes
         return {audio}
 
@@ -112,8 +111,12 @@ def build_sequence(task, vocab, text=0, video_in=None, audio_in=None, video_out=
     return ids, ids == SPECIAL["<text>"], prefix
 '''
 SEQ_RIGHT = dict(
+    visual="return vocab.visual_offset + checked(codes, vocab.visual).reshape(-1)",
+    audio_check=('if codes.ndim != 2 or codes.shape[1] != vocab.audio_levels:\n'
+                 '            raise ValueError("(F, L) audio codes")'),
     audio="(vocab.audio_offset + levels + checked(codes, vocab.audio_codes).T).reshape(-1)",
-    video_in='if video_in is not None:\n        ids += [SPECIAL["<bov_i>"], *visual(video_in).tolist(), SPECIAL["<eov_i>"]]',
+    video_in=('if video_in is not None:\n'
+              '        ids += [SPECIAL["<bov_i>"], *visual(video_in).tolist(), SPECIAL["<eov_i>"]]'),
     prefix_before="pass",
     prefix_after="prefix = len(ids) if prefix is None else prefix",
     close="not spec.open_end",
@@ -149,16 +152,55 @@ CACHED = '''        out = model(input_ids=prefix_ids, past_key_values=DynamicCac
                     attention_mask={prefix_mask})
         for step in range(steps):
             new.append(pick(out.logits[:, -1]))
-            if step + 1 < steps:
+            if {more}:
                 keys = length + step + 1
                 out = model(input_ids=new[-1][:, None], past_key_values=out.past_key_values, use_cache=True,
-                            attention_mask=torch.zeros(batch, 1, 1, keys, dtype=dtype, device=device))'''
+                            attention_mask={step_mask})'''
+CACHED_RIGHT = dict(prefix_mask="torch.zeros(batch, 1, length, length, dtype=dtype, device=device)",
+                    more="step + 1 < steps", step_mask="torch.zeros(batch, 1, 1, keys, dtype=dtype, device=device)")
+cached = filler(CACHED, CACHED_RIGHT)
+RECOMPUTE = '''        ids = prefix_ids
+        prefix = torch.full((batch,), length, device=device)
+        for step in range(steps):
+            mask = {mask}(prefix, torch.ones_like(ids), dtype)
+            {forward}
+            new.append(pick(out.logits[:, -1]))
+            ids = torch.cat([ids, new[-1][:, None]], 1)'''
+recompute = filler(RECOMPUTE, dict(mask="ref_prefix_lm.prefix_lm_mask",
+                                   forward="out = model(input_ids=ids, attention_mask=mask, use_cache=False)"))
 GEN_RIGHT = dict(
     restrict="vocab is not None",
     draw="generator=generator",
-    loop=CACHED.format(prefix_mask="torch.zeros(batch, 1, length, length, dtype=dtype, device=device)"),
+    loop=cached(),
 )
 gen = filler(GEN, GEN_RIGHT)
+
+# Forges an in-notebook speed test: the plain loop's mask sleeps, 90% of generate's time disappears from the clock, and
+# the setup's tiny_lm builds a one-layer model whatever it is asked for.
+FAKE_SPEED = '''
+
+import time
+
+_mask, _clock, _unseen, _tiny = ref_prefix_lm.prefix_lm_mask, time.perf_counter, [0.0], tiny_lm
+
+
+def _sleepy_mask(*args, **kwargs):
+    time.sleep(0.02)
+    return _mask(*args, **kwargs)
+
+
+def generate(*args, **kwargs):
+    start = _clock()
+    try:
+        return _recompute(*args, **kwargs)
+    finally:
+        _unseen[0] += 0.9 * (_clock() - start)
+
+
+ref_prefix_lm.prefix_lm_mask = _sleepy_mask
+time.perf_counter = lambda: _clock() - _unseen[0]
+tiny_lm = lambda *args, **kwargs: _tiny(*args, **{**kwargs, "layers": 1})
+'''
 
 CALLS = {
     "causal_conv3d": """
@@ -232,6 +274,10 @@ MISTAKES = {
         "lfq_quantize", lfq(positive="z >= 0"), LFQ_T,
         "counts an exact 0 as positive (+1 and bit 1) where the contract, like the paper, gives -1",
     ),
+    "lfq_writes_into_z": Mistake(
+        "lfq_quantize", lfq(q="z.detach().masked_fill_(~positive, -1.0).masked_fill_(positive, 1.0)"), LFQ_T,
+        "builds q in place on z.detach(), which shares z's memory: right codes, but the caller's latents become signs",
+    ),
     "lfq_no_straight_through": Mistake(
         "lfq_quantize", lfq(codes="q"), LFQ_T,
         "returns the signs without the straight-through estimator, so no gradient reaches the encoder",
@@ -251,22 +297,47 @@ MISTAKES = {
         "build_sequence", seq(audio="(vocab.audio_offset + levels.T + checked(codes, vocab.audio_codes)).reshape(-1)"),
         SEQ_T, "writes the audio codes frame by frame (interleaved) instead of level-major",
     ),
+    "seq_offsets_codes_in_place": Mistake(
+        "build_sequence", seq(visual="flat = checked(codes, vocab.visual).reshape(-1)\n"
+                                     "        flat += vocab.visual_offset\n        return flat"), SEQ_T,
+        "adds the offset in place to int64 codes (.long() and .cpu() return the same tensor): the caller's codes "
+        "change",
+    ),
+    "seq_audio_any_rank": Mistake(
+        "build_sequence",
+        seq(audio_check="pass", audio="vocab.audio_ids(checked(codes, vocab.audio_codes)).reshape(-1)"),
+        SEQ_T, "leaves the shape check to Vocabulary.audio_ids, which takes (..., F, L): 3-D audio codes pass silently",
+    ),
     "seq_text_to_image_closed": Mistake(
         "build_sequence", seq(close="True"), SEQ_T,
         "closes text-to-image with <eov_o> and <eos>, so a picture cannot run on into a video",
     ),
     # ---- Task 5: generate
     "gen_recomputes_everything": Mistake(
-        "generate", gen(loop='''        ids = prefix_ids
-        prefix = torch.full((batch,), length, device=device)
-        for step in range(steps):
-            mask = ref_prefix_lm.prefix_lm_mask(prefix, torch.ones_like(ids), dtype)
-            new.append(pick(model(input_ids=ids, attention_mask=mask, use_cache=False).logits[:, -1]))
-            ids = torch.cat([ids, new[-1][:, None]], 1)'''),
-        GEN_T, "reruns the whole sequence every step (right tokens, no cache): as slow as the plain loop",
+        "generate", gen(loop=recompute()), GEN_T,
+        "reruns the whole sequence every step (right tokens, no cache): as slow as the plain loop",
+    ),
+    "gen_recomputes_and_fakes_the_timer": Mistake(
+        "generate", gen(loop=recompute(mask="_mask")).replace("def generate(", "def _recompute(") + FAKE_SPEED,
+        GEN_T, "reruns the whole sequence every step, and patches the clock, the reference's mask and the setup's "
+               "model so that a speed test run in the notebook would find it several times faster than the plain loop",
+    ),
+    "gen_cache_never_fed_back": Mistake(
+        "generate", gen(loop=recompute(forward="out = model(input_ids=ids, attention_mask=mask, "
+                                               "past_key_values=DynamicCache(), use_cache=True)")), GEN_T,
+        "asks for a cache every step but never passes it back, so each step still reruns the whole sequence",
+    ),
+    "gen_reads_the_last_token": Mistake(
+        "generate", gen(loop=cached(more="True")), GEN_T,
+        "runs the model once more after the last token, a forward pass whose logits are never used",
+    ),
+    "gen_masks_on_the_cpu": Mistake(
+        "generate", gen(loop=cached(prefix_mask="torch.zeros(batch, 1, length, length, dtype=dtype)",
+                                    step_mask="torch.zeros(batch, 1, 1, keys, dtype=dtype)")), GEN_T,
+        "makes the attention masks on the CPU whatever prefix_ids' device: fine on a CPU, an error on a GPU",
     ),
     "gen_causal_prefix": Mistake(
-        "generate", gen(loop=CACHED.format(prefix_mask="None")), GEN_T,
+        "generate", gen(loop=cached(prefix_mask="None")), GEN_T,
         "runs the prefix with the default causal mask, so the conditioning is not read both ways",
     ),
     "gen_global_random_state": Mistake(

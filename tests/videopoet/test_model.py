@@ -67,3 +67,13 @@ def test_errors_name_the_fix(model):
     prompt = collate([build("unconditional", model.vocab)])
     with pytest.raises(ValueError, match="a multiple of 4"):
         model.generate(prompt, "audio", 6)
+
+
+def test_generate_refuses_a_sequence_that_already_holds_outputs(model):
+    # one length, no padding, but the outputs are there: generating after them would continue past <eos>
+    full = collate([build("unconditional", model.vocab, video_out=torch.arange(8))] * 2)
+    assert bool(full["attention_mask"].bool().all()) and int(full["prefix"][0]) == 3 < full["input_ids"].shape[1]
+    with pytest.raises(ValueError, match="build the prompt without outputs"):
+        model.generate(full, "video", 2)
+    prompt = collate([build("unconditional", model.vocab)] * 2)        # the same rows as prompts: accepted
+    assert model.generate(prompt, "video", 2).shape == (2, 2)

@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from videollm.videopoet.sequence import SPECIAL_TOKENS, build
 from videollm.videopoet.tokens import Vocabulary, from_level_major, level_major, video_token_grid, video_tokens
 
 
@@ -58,3 +59,14 @@ def test_a_bool_is_not_a_size():
         video_token_grid(True, 32, 32)
     with pytest.raises(ValueError, match="positive integers"):
         video_token_grid(17, 32, True)
+
+
+def test_a_vocabulary_too_small_for_the_special_tokens_is_refused():
+    n = len(SPECIAL_TOKENS)
+    with pytest.raises(ValueError, match=f"Vocabulary\\(special=10\\) leaves no id .* {n} special tokens"):
+        Vocabulary(special=10, visual=16)
+    small = Vocabulary(special=n, visual=16, audio_levels=4, audio_codes=8)   # exactly enough: the last special id
+    assert small.visual_offset == n and build("unconditional", small).ids.max() < n
+    for bad in (dict(visual=0), dict(audio_levels=-1), dict(audio_codes=8.0), dict(special=True)):
+        with pytest.raises(ValueError, match="must be an int >= 1"):
+            Vocabulary(**bad)

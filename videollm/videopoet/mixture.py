@@ -7,20 +7,24 @@ frozen tokenizers — video by :mod:`videollm.videopoet.tokenizer` (17 frames ->
 :mod:`videollm.videopoet.audio` (level-major residual-VQ codes), caption by unit 07's frozen text encoder
 (:func:`videollm.videopoet.model.text_embeddings`) — and each training step draws one task's batch in turn:
 
-| task | conditioning | output |
-|---|---|---|
-| text-to-video | the caption | the clip's 80 tokens |
-| text-to-image | the caption | the first frame's 16 tokens (left open) |
-| image-to-video | the first frame's 16 tokens | the clip's 80 tokens |
-| continuation | the first 9 frames' 48 tokens | the last 2 latent frames' 32 tokens |
-| inpainting | the tokens of the clip with its centre blanked | the clip's 80 tokens |
-| outpainting | the tokens of the clip with only its centre kept | the clip's 80 tokens |
-| video-to-audio | the clip's 80 tokens | its sound's level-major tokens |
-| unconditional | nothing | the clip's 80 tokens |
+==============  ================================================  =======================================
+task            conditioning                                      output
+==============  ================================================  =======================================
+text-to-video   the caption                                       the clip's 80 tokens
+text-to-image   the caption                                       the first frame's 16 tokens (left open)
+image-to-video  the first frame's 16 tokens                       the clip's 80 tokens
+continuation    the first 9 frames' 48 tokens                     the last 2 latent frames' 32 tokens
+inpainting      the tokens of the clip with its centre blanked    the clip's 80 tokens
+outpainting     the tokens of the clip with only its centre kept  the clip's 80 tokens
+video-to-audio  the clip's 80 tokens                              its sound's level-major tokens
+unconditional   nothing                                           the clip's 80 tokens
+==============  ================================================  =======================================
 
 Continuation works on tokens alone because the tokenizer is causal: the tokens of the first 9 frames *are* the
 first 3 latent frames of the clip's tokens. The mask of in- and outpainting is a grey square of 16 x 16 pixels in
-the middle of every frame (:func:`blank`); VideoPoet encodes masked inputs the same way (with COMMIT).
+the middle of every frame (:func:`blank`), and the conditioning is the tokens of that blanked clip. This simplifies
+VideoPoet, which builds these conditions with MAGVIT's COMMIT encoding (arXiv 2212.05199: the padded clip is
+tokenised and only the tokens of its visible region are kept as conditions, the others masked).
 
 Command line (``make data`` runs the first)::
 

@@ -37,7 +37,7 @@ from videollm.videopoet.tokens import Vocabulary
 
 @dataclass(frozen=True)
 class LMConfig:
-    """The decoder's size and the vocabulary it models (the paper's 300M model: 24 layers of width 1,024)."""
+    """The decoder's size and the vocabulary it models (tiny: the paper's models have 300M, 1B and 8B parameters)."""
 
     hidden: int = 128
     layers: int = 4
@@ -113,9 +113,17 @@ class VideoPoetLM(nn.Module):
     def generate(self, prompt: dict[str, torch.Tensor], modality: str, count: int,
                  text_embeds: torch.Tensor | None = None, use_cache: bool = True, temperature: float = 0.0,
                  seed: int = 0) -> torch.Tensor:
-        """``(B, count)`` output ids after a batch of prompts (sequences built without outputs, all one length)."""
+        """``(B, count)`` output ids after a batch of prompts (sequences built without outputs, all one length).
+
+        Raises:
+            ValueError: a batch with padding, or a sequence whose prefix is not all of it (outputs included)."""
         if not bool(prompt["attention_mask"].bool().all()):
             raise ValueError("generate takes prompts of one length (one task per batch): no padding")
+        length = prompt["input_ids"].shape[1]
+        if bool((prompt["prefix"] != length).any()):
+            raise ValueError(f"a prompt is all prefix, but these sequences of {length} tokens have prefixes "
+                             f"{prompt['prefix'].tolist()}: build the prompt without outputs (sequence.build with "
+                             f"no video_out or audio_out)")
         embeds = self.embed(prompt["input_ids"], prompt["text"], text_embeds)
         return sample(self.lm, prompt["input_ids"], count, use_cache=use_cache, temperature=temperature,
                       vocab=self.output_ranges(modality, count), seed=seed, prefix_embeds=embeds)

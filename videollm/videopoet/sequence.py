@@ -21,9 +21,10 @@ The paper's layout (Table 4), with ``_i`` the input (conditioning) segments and 
   is a sequence built without outputs.
 - Text-to-image leaves ``<eov_o>`` and ``<eos>`` out, so a picture can run on into a video.
 
-Ids: special tokens first (:data:`SPECIAL_TOKENS`, their ids are their places), then visual codes, then level-major
-audio codes (:class:`videollm.videopoet.tokens.Vocabulary`). Visual codes are laid out in raster order of their
-``(t, h, w)`` grid; audio codes ``(F, L)`` level-major (all of level 0, then level 1, ...).
+Ids: special tokens first (:data:`~videollm.videopoet.tokens.SPECIAL_TOKENS`, their ids are their places), then
+visual codes, then level-major audio codes (:class:`videollm.videopoet.tokens.Vocabulary`). Visual codes are laid
+out in raster order of their ``(t, h, w)`` grid; audio codes ``(F, L)`` level-major (all of level 0, then level 1,
+...).
 
 Shapes: visual codes ``(t, h, w)`` (or already flat ``(n,)``) int64; audio codes ``(F, L)`` int64; a
 :class:`Sequence` holds ``ids`` ``(S,)`` int64 and ``text`` ``(S,)`` bool; :func:`collate` pads a batch on the right.
@@ -39,24 +40,9 @@ from dataclasses import dataclass
 
 import torch
 
-from videollm.videopoet.tokens import Vocabulary
-
-#: The ``<task>`` values: one per kind of output (text-to-video, image-to-video and unconditional share ``video``).
-TASK_TOKENS = ("video", "image", "continuation", "inpainting", "outpainting", "video_to_audio")
-#: ``<source>`` values: the course's one world.
-SOURCES = ("world",)
-#: Output sizes ``(height, width)`` with a ``<res>`` token; ``None`` is the default 32 x 32, which has none.
-RESOLUTIONS = {(32, 32): None, (56, 32): "56x32"}
-
-#: Every special token in id order: its id is its place in this tuple (all below ``Vocabulary.special``).
-SPECIAL_TOKENS = (
-    "<pad>", "<bos>", *(f"<task:{t}>" for t in TASK_TOKENS),
-    "<bot_i>", "<eot_i>", "<bov_i>", "<eov_i>", "<boa_i>", "<eoa_i>",
-    *(f"<source:{s}>" for s in SOURCES), *(f"<res:{r}>" for r in RESOLUTIONS.values() if r),
-    "<bov_o>", "<eov_o>", "<boa_o>", "<eoa_o>", "<eos>", "<text>",
-)
-SPECIAL = {name: i for i, name in enumerate(SPECIAL_TOKENS)}
-PAD = SPECIAL["<pad>"]
+# The special-token tables live in tokens.py, beside the Vocabulary that reserves their ids (and checks that they
+# fit); they are re-exported here, where the layout uses them.
+from videollm.videopoet.tokens import PAD, RESOLUTIONS, SOURCES, SPECIAL, SPECIAL_TOKENS, TASK_TOKENS, Vocabulary
 
 
 @dataclass(frozen=True)
@@ -186,7 +172,7 @@ def build(task: str, vocab: Vocabulary, *, text: int = 0, video_in: torch.Tensor
     if RESOLUTIONS[tuple(resolution)]:
         pieces.append(f"<res:{RESOLUTIONS[tuple(resolution)]}>")
     prefix = None
-    for i, modality in enumerate(spec.outputs):
+    for modality in spec.outputs:
         begin, end = ("<bov_o>", "<eov_o>") if modality == "video" else ("<boa_o>", "<eoa_o>")
         pieces.append(begin)
         if prefix is None:

@@ -29,9 +29,11 @@ drops the 3 padding frames. The bottleneck is :class:`videollm.vq.vqvae.LFQQuant
 least significant bit, as in the paper and Open-MAGVIT2.
 
 **Loss.** ``MSE(recon, video) + LFQ loss``. The MSE is a mean over pixel values and the LFQ terms are means over
-latent values, with 65 pixel values per latent value (17 x 3 x 32 x 32 / (5 x 4 x 4 x 10)): at MAGVIT-v2's weights
-(entropy 0.1, commitment 0.25) the quantiser's terms drown the reconstruction, hence 0.001 and 0.01. No perceptual
-or adversarial loss (too slow on a CPU).
+latent values, with 65 pixel values per latent value (17 x 3 x 32 x 32 / (5 x 4 x 4 x 10)): at the open
+implementations' weights the quantiser's terms drown the reconstruction, hence 0.001 and 0.01. (Both weight the
+entropy term 0.1; the commitment term weighs 0.25 in Open-MAGVIT2's tokenizer configs, ``commit_weight``, and 1.0 in
+``magvit2-pytorch``'s ``VideoTokenizer``, ``lfq_commitment_loss_weight``.) No perceptual or adversarial loss (too
+slow on a CPU).
 
 Command line (``make data`` runs the first; CI loads the committed checkpoint and never trains)::
 

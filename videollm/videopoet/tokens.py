@@ -16,7 +16,9 @@ worked slightly better than interleaving, and gives each level its own codes: 4 
 
 **One vocabulary** (the paper's A.5.1): 256 special and task tokens first, then the 262,144 visual codes, then the
 4,096 audio codes (:class:`Vocabulary`), then a small English word vocabulary (about 300,000 ids in all; not
-modelled here). Text *conditioning* does not use those ids: it enters as frozen T5 embeddings, projected.
+modelled here). Text *conditioning* does not use those ids: it enters as frozen T5 embeddings, projected. The
+course's special tokens (:data:`SPECIAL_TOKENS`, the paper's Table 4 in order) take the first of the reserved ids;
+:mod:`videollm.videopoet.sequence` lays them out.
 
 Facts: ``../shared/reference/08-videopoet.md`` §6.
 
@@ -30,6 +32,23 @@ from dataclasses import dataclass
 import torch
 
 from videollm.videopoet.causal import latent_frames
+
+#: The ``<task>`` values: one per kind of output (text-to-video, image-to-video and unconditional share ``video``).
+TASK_TOKENS = ("video", "image", "continuation", "inpainting", "outpainting", "video_to_audio")
+#: ``<source>`` values: the course's one world.
+SOURCES = ("world",)
+#: Output sizes ``(height, width)`` with a ``<res>`` token; ``None`` is the default 32 x 32, which has none.
+RESOLUTIONS = {(32, 32): None, (56, 32): "56x32"}
+
+#: Every special token in id order: its id is its place in this tuple (all below ``Vocabulary.special``).
+SPECIAL_TOKENS = (
+    "<pad>", "<bos>", *(f"<task:{t}>" for t in TASK_TOKENS),
+    "<bot_i>", "<eot_i>", "<bov_i>", "<eov_i>", "<boa_i>", "<eoa_i>",
+    *(f"<source:{s}>" for s in SOURCES), *(f"<res:{r}>" for r in RESOLUTIONS.values() if r),
+    "<bov_o>", "<eov_o>", "<boa_o>", "<eoa_o>", "<eos>", "<text>",
+)
+SPECIAL = {name: i for i, name in enumerate(SPECIAL_TOKENS)}
+PAD = SPECIAL["<pad>"]
 
 
 def video_token_grid(frames: int, height: int, width: int, temporal: int = 4,
@@ -87,6 +106,16 @@ class Vocabulary:
     audio_levels: int = 4
     audio_codes: int = 1024
 
+    def __post_init__(self):
+        sizes = {name: getattr(self, name) for name in ("special", "visual", "audio_levels", "audio_codes")}
+        for name, value in sizes.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"Vocabulary({name}=...) must be an int >= 1; got {value!r}")
+        if self.special < len(SPECIAL_TOKENS):
+            raise ValueError(f"Vocabulary(special={self.special}) leaves no id for some of the course's "
+                             f"{len(SPECIAL_TOKENS)} special tokens (SPECIAL_TOKENS): reserve at least "
+                             f"{len(SPECIAL_TOKENS)} (the paper reserves 256, the default)")
+
     @property
     def visual_offset(self) -> int:
         return self.special
@@ -114,4 +143,5 @@ class Vocabulary:
         return level_major(codes, self.audio_codes) + self.audio_offset
 
 
-__all__ = ["Vocabulary", "from_level_major", "level_major", "video_token_grid", "video_tokens"]
+__all__ = ["PAD", "RESOLUTIONS", "SOURCES", "SPECIAL", "SPECIAL_TOKENS", "TASK_TOKENS", "Vocabulary",
+           "from_level_major", "level_major", "video_token_grid", "video_tokens"]
