@@ -5,6 +5,7 @@ Expected numbers are worked by hand in the comments next to them. The answer par
 """
 
 import doctest
+import inspect
 import re
 import time
 
@@ -22,6 +23,7 @@ from videollm.eval.metrics import (
     circular_random_baseline,
     circular_score,
     circular_variants,
+    delta_knowledge,
     m_avg,
     make_parser,
     missing_ids,
@@ -395,3 +397,60 @@ def test_bootstrap_is_vectorised():
 def test_bootstrap_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         bootstrap_ci(**kwargs)
+
+
+# ---------------------------------------------------------------------------------------------- knowledge gain
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        (40.0, 55.0, 25.0),  # 15 of the 60 points left: a quarter
+        (80.0, 85.0, 25.0),  # 5 of 20: the same quarter from a higher start
+        (0.0, 30.0, 30.0),  # from nothing, the gain is the accuracy itself
+        (50.0, 50.0, 0.0),  # no change
+        (50.0, 40.0, -20.0),  # watching hurt: 10 points lost of 50 headroom
+        (60.0, 100.0, 100.0),  # everything right after watching: the whole headroom
+        (90.0, 0.0, -900.0),  # the floor: -100 * before / (100 - before)
+        (20, 60, 50.0),  # integers are fine: 40 of 80
+    ],
+)
+def test_delta_knowledge_hand_worked(before, after, expected):
+    # Video-MMMU (arXiv 2501.13826): (Acc_after - Acc_before) / (100% - Acc_before) x 100%.
+    result = delta_knowledge(before, after)
+    assert isinstance(result, float)
+    assert result == pytest.approx(expected, abs=1e-12)
+
+
+def test_delta_knowledge_undoes_to_the_after_accuracy():
+    # Invariant: before + delta * (100 - before) / 100 == after, for any pair of accuracies.
+    rng = np.random.default_rng(0)
+    for before, after in rng.uniform(0, 100, size=(200, 2)):
+        gain = delta_knowledge(before, after)
+        assert before + gain * (100 - before) / 100 == pytest.approx(after, abs=1e-9)
+        assert gain <= 100.0
+
+
+def test_delta_knowledge_accepts_numpy_scalars_and_keeps_its_signature():
+    assert delta_knowledge(np.float32(40), np.int64(55)) == pytest.approx(25.0)
+    params = inspect.signature(delta_knowledge).parameters
+    assert list(params) == ["acc_before", "acc_after"]  # another suite calls it by these names
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "error", "message"),
+    [
+        (100.0, 100.0, ValueError, "undefined"),
+        (100, 90.0, ValueError, "undefined"),
+        (-0.1, 50.0, ValueError, "acc_before must be an accuracy in percent, from 0 to 100"),
+        (50.0, 100.5, ValueError, "acc_after must be an accuracy in percent, from 0 to 100"),
+        (float("nan"), 50.0, ValueError, "acc_before must be"),
+        (50.0, float("inf"), ValueError, "acc_after must be"),
+        ("40", 55.0, TypeError, "acc_before must be an accuracy"),
+        (40.0, None, TypeError, "acc_after must be an accuracy"),
+        (True, 55.0, TypeError, "acc_before"),
+    ],
+)
+def test_delta_knowledge_errors(before, after, error, message):
+    with pytest.raises(error, match=message):
+        delta_knowledge(before, after)

@@ -200,5 +200,5 @@ def test_module_entry_point(files):
 
 
 def test_report_module_constants():
-    assert set(report.SUITES) == {"videomme", "perception", "mlvu"}
-    assert report.DEFAULT_BY == {"videomme": "duration", "perception": "area", "mlvu": "task"}
+    assert set(report.SUITES) == {"videomme", "perception", "mlvu", "videommmu"}
+    assert report.DEFAULT_BY == {"videomme": "duration", "perception": "area", "mlvu": "task", "videommmu": "task"}

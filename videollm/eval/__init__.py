@@ -6,6 +6,8 @@
                  bootstrap confidence intervals
 - ``openended``  open-ended answers: exact match, token F1, embedding similarity, an LLM-judge hook
 - ``oracle``     annotation oracles (all frames, or N sampled frames) and a blind, question-only baseline
+- ``knowledge``  Video-MMMU-style scores: accuracy per track and the knowledge gain Δknowledge, and the baselines
+                 of the Video-MMMU-like suite
 - ``baselines``  the baseline table of every suite (``python -m videollm.eval.baselines``)
 - ``report``     the results command, ``python -m videollm.eval``: score a predictions file against a suite
 """

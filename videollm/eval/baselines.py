@@ -2,7 +2,8 @@
 
 Video-MME is scored with and without subtitles (as the real leaderboard is), MLVU by M-Avg (the unweighted mean
 of its per-task accuracies), PerceptionTest and Video-MME by overall accuracy. Everything here reads annotations
-only, so the whole table takes seconds: no clip is rendered.
+only, so the whole table takes seconds: no clip is rendered. The Video-MMMU-like suite, scored per track and by its
+knowledge gain, has its own table (:func:`videollm.eval.knowledge.knowledge_table`), printed after this one.
 
 Lecture: `lectures/09_evaluation.ipynb` §5.
 """
@@ -15,6 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from videollm.eval.knowledge import format_knowledge_table, knowledge_table
 from videollm.eval.metrics import accuracy, m_avg, score
 from videollm.eval.oracle import BlindModel, frame_limited_predictions
 from videollm.world.suites import SPLITS, SUITES, load_questions
@@ -70,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, nargs="*", default=list(FRAME_BUDGETS))
     args = parser.parse_args(argv)
     print(format_table(baseline_table(split=args.split, frame_budgets=args.frames)))
+    print("\nVideo-MMMU-like suite (videommmu): accuracy % per track and overall; Δknowledge % on adaptation")
+    print(format_knowledge_table(knowledge_table(split=args.split, frame_budgets=args.frames)))
     return 0
 
 

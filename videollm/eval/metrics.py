@@ -1,4 +1,5 @@
-"""Unit 09 — multiple-choice metrics: accuracy per group, M-Avg, random baselines, circular evaluation, bootstrap CIs.
+"""Unit 09 — multiple-choice metrics: accuracy per group, M-Avg, random baselines, circular evaluation, bootstrap CIs,
+Video-MMMU's knowledge gain.
 
 Everything here works on plain lists of question dicts (one JSON line of a course suite each) and prediction
 dicts, so it can score any benchmark laid out the same way. A question carries at least ``id``, ``task``,
@@ -24,12 +25,20 @@ over those records (``accuracy_table``, ``m_avg``, ``bootstrap_ci``). Two number
 >>> random_baseline(qs)
 25.0
 
-Lecture: `lectures/09_evaluation.ipynb` §4, §6.
+Video-MMMU's **knowledge gain** compares two accuracies on the same questions, before and after the model watched
+the lecture video, as the share of the headroom it closed (:func:`delta_knowledge`):
+
+>>> delta_knowledge(40.0, 55.0)
+25.0
+
+Lecture: `lectures/09_evaluation.ipynb` §4, §6, §10, §11.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from numbers import Real
 
 import numpy as np
 from videollm.choices import LETTERS
@@ -514,3 +523,48 @@ def bootstrap_ci(
     draws = bootstrap_draws(correct, n_boot=n_boot, seed=seed, clusters=clusters)
     low, high = np.percentile(draws, [50.0 * alpha, 100.0 - 50.0 * alpha])
     return float(low), float(high)
+
+
+# ---------------------------------------------------------------------------------------------- knowledge gain
+
+
+def delta_knowledge(acc_before: float, acc_after: float) -> float:
+    """Video-MMMU's knowledge gain Δknowledge, in %: the share of the headroom that watching the video closed.
+
+    ``Δknowledge = (acc_after - acc_before) / (100 - acc_before) * 100`` (arXiv 2501.13826; the formula as stated in
+    ``EvolvingLMMs-Lab/VideoMMMU`` README). Video-MMMU computes it on the Adaptation track: ``acc_before`` is the
+    accuracy with the question alone (lmms-eval's ``video_mmmu_adaptation_question_only``), ``acc_after`` the
+    accuracy on the same questions after the lecture video (``video_mmmu_adaptation``).
+
+    Normalising by the headroom makes gains comparable across starting points: 40 -> 55 and 80 -> 85 both close a
+    quarter of what was left, 25.0. The value is at most 100 (everything right after watching) and negative when
+    watching made the model worse (down to ``-100 * acc_before / (100 - acc_before)``).
+
+    Args:
+        acc_before: accuracy in percent (0 to 100) without the video.
+        acc_after: accuracy in percent (0 to 100) with the video.
+
+    Returns:
+        Δknowledge in percent, a float.
+
+    Raises:
+        TypeError: an argument is not a real number.
+        ValueError: an accuracy outside [0, 100] or NaN, or ``acc_before == 100`` (no headroom: the gain is
+            undefined).
+
+    >>> delta_knowledge(80.0, 85.0), delta_knowledge(50.0, 40.0)
+    (25.0, -20.0)
+    """
+    for name, value in (("acc_before", acc_before), ("acc_after", acc_after)):
+        if isinstance(value, bool) or not isinstance(value, Real):
+            raise TypeError(f"{name} must be an accuracy in percent (a number from 0 to 100); got {value!r}")
+        if math.isnan(value) or not 0.0 <= value <= 100.0:
+            raise ValueError(
+                f"{name} must be an accuracy in percent, from 0 to 100; got {value!r} (percentages: 55.0 means 55%)"
+            )
+    if acc_before == 100.0:
+        raise ValueError(
+            "acc_before is 100%: there is no headroom left to close, so the normalised gain Δknowledge is undefined; "
+            "report the two accuracies instead"
+        )
+    return float((acc_after - acc_before) / (100.0 - acc_before) * 100.0)

@@ -7,6 +7,8 @@
   for those frames. Where the frames do not settle the answer it guesses among the options they leave open, so
   its accuracy falls towards chance on long clips and needles as ``N`` falls: an upper bound for any model that
   samples ``N`` frames.
+- On the lessons of the Video-MMMU-like suite the oracle keeps the rules that would have produced exactly the frames
+  it is shown (:func:`videollm.world.lessons.rules_consistent_with`): before the first meeting it sees, all ten.
 - The **blind model** never sees the video: it learns from the training split how often each option text is right
   for each task (and each letter overall), and picks the best-scoring option. Because every task draws its options
   first and its answer uniformly among them, it should stay at chance; a test holds it within a small margin.
@@ -23,6 +25,7 @@ import numpy as np
 
 from videollm.eval.metrics import accuracy as overall, score
 from videollm.sampling import uniform_indices
+from videollm.world.lessons import options_consistent
 from videollm.world.scenarios import EDGES, EDGE_OUTCOMES, first_edge_times
 from videollm.world.scenes import ACTIONS, COLOR_NAMES, Scene
 from videollm.world.subtitles import cues_for_frames
@@ -87,6 +90,13 @@ def solve(record: dict[str, Any], scene: Scene, frames: np.ndarray | None = None
         colour_shape = record["question"].removeprefix("What is the name of the ").removesuffix("?")
         lines = [t for t in _cue_texts(scene, frames) if t.endswith(f", the {colour_shape}.")]
         return {i for i, o in enumerate(options) for t in lines if t.startswith(f"Meet {o},")} or everything
+    if kind == "narration":  # a lesson's narrator line, e.g. "This lesson is brought to you by <name>."
+        if not subtitles:
+            return everything
+        lines = set(_cue_texts(scene, frames))
+        return {i for i, o in enumerate(options) if query["template"].format(o) in lines} or everything
+    if kind in ("lesson_rule", "lesson_case"):  # the rules these frames cannot tell apart (world.lessons)
+        return options_consistent(record, scene, frames)
     if kind == "count_actions":
         k, act = query["object"], query["action"]
         count = sum(1 for e in scene.events

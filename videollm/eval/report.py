@@ -19,7 +19,9 @@ Example output (90 Video-MME-style questions, 3 per clip, with ``--bootstrap``):
     random       90        -    25.0  simulated 25.1 ± 4.5
     CI: percentile bootstrap resampling whole clips (questions on one video are correlated)
 
-For MLVU the table adds an ``M-Avg`` row (unweighted mean over tasks) after ``overall``.
+For MLVU the table adds an ``M-Avg`` row (unweighted mean over tasks) after ``overall``. For the Video-MMMU-like
+suite the rows are its tracks, and ``--before BEFORE.jsonl`` (the adaptation questions answered without the video)
+adds the adaptation accuracy without the video and the knowledge gain Δknowledge (:mod:`videollm.eval.knowledge`).
 
 Lecture: `lectures/09_evaluation.ipynb` §4.
 """
@@ -35,12 +37,16 @@ from pathlib import Path
 import numpy as np
 
 from videollm.eval import metrics
+from videollm.eval.knowledge import knowledge_scores
+from videollm.eval.parsing import parse_answer
+from videollm.world.lessons import TRACKS
 from videollm.world.suites import load_questions
 
-SUITES = {"videomme": "Video-MME", "perception": "PerceptionTest", "mlvu": "MLVU"}
+SUITES = {"videomme": "Video-MME", "perception": "PerceptionTest", "mlvu": "MLVU", "videommmu": "Video-MMMU"}
 SPLITS = ("train", "val", "test")
 GROUP_FIELDS = ("task", "duration", "area", "reasoning")
-DEFAULT_BY = {"videomme": "duration", "perception": "area", "mlvu": "task"}  # what each paper's table shows
+# What each paper's table shows (the Video-MMMU-like suite's task is its track).
+DEFAULT_BY = {"videomme": "duration", "perception": "area", "mlvu": "task", "videommmu": "task"}
 RANDOM_DRAWS = 2000
 MAX_LISTED = 10  # missing ids listed in the printed note
 
@@ -116,6 +122,19 @@ def _with_ci(row: dict, records: list[dict], seed, n_boot: int, alpha: float):
     return draws
 
 
+def _default_parse(suite: str, parser: str):
+    """The parser for ``suite``: :func:`videollm.eval.metrics.make_parser`, except that Video-MMMU's legacy parser
+    also reads the option texts (its last resort matches them in the reply)."""
+    if suite != "videommmu":
+        return metrics.make_parser(parser)
+
+    def parse(text: str, question) -> str:
+        return parse_answer(text, "videommmu", len(question["options"]), parser, options=question["options"])
+
+    parse.__name__ = f"parse_answer_{parser}"
+    return parse
+
+
 def build_report(
     questions: Sequence[dict],
     predictions,
@@ -129,22 +148,29 @@ def build_report(
     n_boot: int = 2000,
     alpha: float = 0.05,
     seed: int = 0,
+    before=None,
 ) -> dict:
     """Everything the table shows, as a JSON-ready dict (also what ``--json`` writes).
 
     Keys: ``suite``, ``name``, ``split``, ``parser``, ``by``, ``circular``, ``rows`` (one per group),
-    ``overall``, ``m_avg`` (MLVU only), ``random`` (analytic and simulated), ``missing`` (ids without a
-    prediction), ``bootstrap`` (settings, when on), ``records`` (one per question).
+    ``overall``, ``m_avg`` (MLVU only), ``random`` (analytic and simulated), ``knowledge`` (with ``before``: the
+    adaptation accuracy before and after the video and Δknowledge, see
+    :func:`videollm.eval.knowledge.knowledge_scores`), ``missing`` (ids without a prediction), ``bootstrap``
+    (settings, when on), ``records`` (one per question).
     """
     by = by or DEFAULT_BY.get(suite, "task")
     parser_name = parser if parse is None else getattr(parse, "__name__", "custom")
-    parse = parse or metrics.make_parser(parser)
+    parse = parse or _default_parse(suite, parser)
+    if before is not None and circular:
+        raise ValueError("--before (Δknowledge) and --circular cannot be combined: score one or the other")
     if circular:
         records = metrics.circular_score(questions, predictions, parse)
     else:
         records = metrics.score(questions, predictions, parse)
     table = metrics.accuracy_table(records, by=(by,))
     rows, overall = table["rows"], table["overall"]
+    if {row[by] for row in rows} <= set(TRACKS):  # Video-MMMU's tracks in the order of learning, not alphabetical
+        rows = sorted(rows, key=lambda row: TRACKS.index(row[by]))
     report = {
         "suite": suite,
         "name": SUITES.get(suite, suite),
@@ -184,6 +210,11 @@ def build_report(
             report["m_avg"]["ci"] = [float(v) for v in np.percentile(m_draws, [50 * alpha, 100 - 50 * alpha])]
         clustered = all(r.get("clip") is not None for r in records)
         report["bootstrap"] = {"n_boot": n_boot, "alpha": alpha, "seed": seed, "clip_clusters": clustered}
+    if before is not None:
+        gain = knowledge_scores(questions, predictions, before, parse)
+        n = sum(1 for q in questions if q.get("track", q.get("task")) == "adaptation")
+        report["knowledge"] = {"n": n, "before": gain["before"], "after": gain["after"],
+                               "delta_knowledge": gain["delta_knowledge"]}
     report["missing"] = metrics.missing_ids(records)
     report["records"] = records
     return report
@@ -198,6 +229,7 @@ def format_table(report: dict) -> str:
         f"parser {report['parser']}{mode}"
     )
     labels = [row["group"] for row in report["rows"]] + ["overall", "M-Avg", "random"]
+    labels += ["adaptation, no video"] if "knowledge" in report else []
     width = max(len(by), *(len(label) for label in labels))
     ci_header = f"  {100 * (1 - report['bootstrap']['alpha']):.0f}% CI" if ci_on else ""
     lines = [title, f"{by:<{width}}  {'n':>5}  {'correct':>7}  {'acc %':>6}{ci_header}"]
@@ -221,6 +253,11 @@ def format_table(report: dict) -> str:
     rnd = report["random"]
     sim = f"  simulated {rnd['simulated_mean']:.1f} ± {rnd['simulated_std']:.1f}"
     lines.append(line("random", rnd["n"], "-", rnd["accuracy"], sim))
+    if "knowledge" in report:
+        k = report["knowledge"]
+        lines.append(line("adaptation, no video", k["n"], "-", k["before"]))
+        lines.append(f"Δknowledge {k['delta_knowledge']:+.1f}%: adaptation {k['before']:.1f}% without the video, "
+                     f"{k['after']:.1f}% with it; (after - before) / (100 - before)")
     if report["circular"]:
         plain = report["plain_accuracy"]
         lines.append(f"circular: right only under every rotation; plain accuracy over all rotations {plain:.1f}%")
@@ -258,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli.add_argument("--seed", type=int, default=0, help="seed for the bootstrap and the random baseline")
     cli.add_argument("--json", metavar="OUT", help="also write the full report (with per-question records) here")
     cli.add_argument("--questions", metavar="FILE", help="read questions from this JSONL instead of the suite")
+    cli.add_argument("--before", metavar="FILE", help="Video-MMMU: predictions for the adaptation questions answered "
+                     "without the video (question and its image only); adds the knowledge gain Δknowledge")
     return cli
 
 
@@ -275,6 +314,7 @@ def main(argv: Sequence[str] | None = None, questions: Sequence[dict] | None = N
         if args.n_boot < 1:
             raise CLIError(f"--n-boot must be a positive integer; got {args.n_boot}")
         predictions = read_jsonl(args.predictions)
+        before = read_jsonl(args.before, what="before-predictions") if args.before else None
         if questions is not None:
             chosen = _select(questions, args.suite, args.split, "the given questions")
         else:
@@ -292,6 +332,7 @@ def main(argv: Sequence[str] | None = None, questions: Sequence[dict] | None = N
                 bootstrap=args.bootstrap,
                 n_boot=args.n_boot,
                 seed=args.seed,
+                before=before,
             )
         except ValueError as err:
             raise CLIError(str(err)) from None  # the message names the id or field at fault

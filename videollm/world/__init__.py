@@ -10,7 +10,9 @@
 - ``audio``        tone tracks and a tone detector (the sound track of the event world)
 - ``data``         the clip manifest in ``data/`` and its on-demand cache (``python -m videollm.world.data build``)
 - ``scenarios``    one scene + one question per call, for every task of the suites
-- ``suites``       the Video-MME-, PerceptionTest- and MLVU-like suites and their manifests in ``data/benchmarks/``
+- ``lessons``      clips that teach a rule (what happens when two shapes meet), three questions each (Video-MMMU)
+- ``suites``       the Video-MME-, PerceptionTest-, MLVU- and Video-MMMU-like suites and their manifests in
+                   ``data/benchmarks/``
                    (``python -m videollm.world.suites build|check``)
 - ``qa_frames``    suite questions with their uniformly sampled frames (the training sets of units 03 and 05)
 - ``captions``     detailed descriptions of the frames a model sees, written from the ground truth

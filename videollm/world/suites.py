@@ -1,21 +1,30 @@
-"""Unit 00 — the course's three benchmark suites: what they contain, how they are generated, and how to read them.
+"""Unit 00 — the course's four benchmark suites: what they contain, how they are generated, and how to read them.
 
-=============  ===============================  =========  ===========================================
-suite          mirrors                          options    tasks (duration buckets)
-=============  ===============================  =========  ===========================================
-``videomme``   Video-MME (w/ and w/o subs)      4          counting, attribute, temporal, ocr, action,
-                                                           subtitle (short 12-30 s, medium 1-2 min,
-                                                           long 3-5 min)
-``perception`` PerceptionTest mc-vQA            3          memory, physics, counting (20-40 s), with
-                                                           ``area`` and ``reasoning`` tags
-``mlvu``       MLVU (M-Avg)                     4 / 6 test count, order, needle, topic (2-5 min)
-=============  ===============================  =========  ===========================================
+=============  ===============================  ==========  ============================================
+suite          mirrors                          options     tasks (duration buckets)
+=============  ===============================  ==========  ============================================
+``videomme``   Video-MME (w/ and w/o subs)      4           counting, attribute, temporal, ocr, action,
+                                                            subtitle (short 12-30 s, medium 1-2 min,
+                                                            long 3-5 min)
+``perception`` PerceptionTest mc-vQA            3           memory, physics, counting (20-40 s), with
+                                                            ``area`` and ``reasoning`` tags
+``mlvu``       MLVU (M-Avg)                     4, test 6   count, order, needle, topic (2-5 min)
+``videommmu``  Video-MMMU (tracks, Δknowledge)  5, 5, 10    perception, comprehension, adaptation: three
+                                                            questions on each lesson clip (30-42 s)
+=============  ===============================  ==========  ============================================
 
 Each question is one JSON line in ``data/benchmarks/<suite>/<split>.jsonl`` (splits ``train``, ``val``,
 ``test``) with ``id``, ``suite``, ``split``, ``clip``, ``task``, ``duration``, ``question``, ``options`` (plain texts,
 no letters), ``answer`` (a letter), ``subtitles`` (the question needs the subtitles), optional ``area`` and
 ``reasoning``, and what regenerates its clip: ``scenario``, ``seed``, ``seconds``, plus the structured ``query`` the
-oracles read. A clip is one question's scene; :func:`clip_path` renders it on first use into the data cache.
+oracles read. A clip is one question's scene (a lesson's three questions share one); :func:`clip_path` renders it
+on first use into the data cache.
+
+The first three (:data:`SUITES`) ask one question per clip. ``videommmu`` (:data:`LESSON_SUITES`) is built from
+*lessons* (:mod:`videollm.world.lessons`), clips that teach a rule, with three questions each, one per Video-MMMU
+track; its records add ``track``, ``qa_type`` and ``rule``, and ``task`` is the track. It is kept out of
+:data:`SUITES`, which the trainers, the captions and the labs iterate over: it has no cells and no
+:func:`fresh_question`.
 
 Everything is a pure function of ``(suite, split, index)``: ``python -m videollm.world.suites build`` writes the
 same bytes on every machine, and ``check`` says whether the committed manifests are current.
@@ -37,13 +46,13 @@ import numpy as np
 
 from videollm.cache import data_dir, spec_hash
 from videollm.choices import LETTERS
-from videollm.world import scenes as world
+from videollm.world import lessons, scenes as world
 from videollm.world.files import cached_clip
 from videollm.world.scenarios import Context, Item, SCENARIOS_VERSION, TASKS
 from videollm.world.shapes import WORLD_VERSION
 
-#: The most options a question of the suites has (MLVU-like test split).
-MAX_OPTIONS = 6
+#: The most options a question of the suites has (the Video-MMMU-like adaptation track; MLVU-like test: 6).
+MAX_OPTIONS = 10
 SPLITS = ("train", "val", "test")
 BENCHMARK_DIR = Path(__file__).resolve().parents[2] / "data" / "benchmarks"
 
@@ -102,13 +111,44 @@ SUITES: dict[str, Suite] = {
 }
 
 
+
+
+@dataclass(frozen=True)
+class LessonSuite:
+    """A suite of lessons (:mod:`videollm.world.lessons`): clips per split, three questions per clip, options per
+    track, the clips' length range in seconds."""
+
+    name: str
+    mirrors: str
+    clips: dict[str, int]
+    options: dict[str, int]
+    seconds: tuple[int, int]
+    code: int
+
+    @property
+    def tasks(self) -> list[str]:
+        return list(lessons.TRACKS)
+
+
+LESSON_SUITES: dict[str, LessonSuite] = {
+    "videommmu": LessonSuite(
+        "videommmu", "Video-MMMU", clips={"train": 300, "val": 60, "test": 120},
+        options={"perception": 5, "comprehension": 5, "adaptation": 10}, seconds=(30, 42), code=4),
+}
+#: Every suite with manifests in ``data/benchmarks``.
+ALL_SUITES = (*SUITES, *LESSON_SUITES)
+
+
 def get_suite(name: str) -> Suite:
+    if name in LESSON_SUITES:
+        raise KeyError(f"{name!r} is a lesson suite (three questions per clip, videollm.world.lessons): it has no "
+                       f"cells; the one-question-per-clip suites are {', '.join(SUITES)}")
     if name not in SUITES:
-        raise KeyError(f"unknown suite {name!r}; the course's suites are {', '.join(SUITES)}")
+        raise KeyError(f"unknown suite {name!r}; the course's suites are {', '.join(ALL_SUITES)}")
     return SUITES[name]
 
 
-def _seed(suite: Suite, split: str, index: int) -> int:
+def _seed(suite: Suite | LessonSuite, split: str, index: int) -> int:
     return int(np.random.SeedSequence([suite.code, SPLITS.index(split), index]).generate_state(1)[0])
 
 
@@ -126,6 +166,8 @@ def generate(suite_name: str, split: str, code: int | None = None) -> list[dict[
     ``code`` replaces the suite's seed code: a fresh, independent draw of the same split (used to measure the
     spread of baselines across draws); the manifests always use the suite's own code.
     """
+    if suite_name in LESSON_SUITES:
+        return _lesson_records(LESSON_SUITES[suite_name], split, code)
     suite = get_suite(suite_name)
     if code is not None:
         suite = replace(suite, code=code)
@@ -158,6 +200,39 @@ def _record(suite: Suite, split: str, cell: Cell, clip: str, item: Item, seed: i
         **dict(cell.tags), **{k: v for k, v in item.fields.items() if k != "subtitles"},
         "scenario": cell.scenario, "seed": seed, "seconds": seconds, "query": item.query,
     }
+
+
+def _lesson_records(suite: LessonSuite, split: str, code: int | None = None) -> list[dict[str, Any]]:
+    """The records of a lesson suite's split: per clip, one question per track (in :data:`lessons.TRACKS` order)."""
+    if code is not None:
+        suite = replace(suite, code=code)
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
+    n = suite.clips[split]
+    # Balanced by construction across the split's clips, in shuffled order: every rule, both perception kinds
+    # (OCR, ASR), and every answer position of every track, as often as the split's size allows.
+    rng = np.random.default_rng([suite.code, SPLITS.index(split), 7])
+    rules = rng.permutation(np.resize(np.arange(len(lessons.RULES)), n))
+    hearing = rng.permutation(np.resize(np.arange(2), n))
+    positions = {track: rng.permutation(np.resize(np.arange(k), n)) for track, k in suite.options.items()}
+    qa_types = {"comprehension": "concept", "adaptation": "case_study"}
+    records = []
+    for index in range(n):
+        seed = _seed(suite, split, index)
+        lo, hi = suite.seconds
+        seconds = int(np.random.default_rng([seed, 1]).integers(lo, hi + 1))
+        lesson = lessons.build_lesson(seed, seconds, int(rules[index]))
+        clip = f"{suite.name}-{split}-{index:04d}"
+        for track in lessons.TRACKS:
+            qa_type = qa_types.get(track, ("ocr", "asr")[hearing[index]])
+            item = lessons.lesson_item(lesson, track, qa_type, suite.options[track], int(positions[track][index]))
+            records.append({
+                "id": f"{clip}-{track}", "suite": suite.name, "split": split, "clip": clip, "task": track,
+                "duration": "short", "question": item.question, "options": item.options,
+                "answer": LETTERS[item.answer], **item.fields, "rule": lessons.RULE_NAMES[lesson.rule],
+                "scenario": "lesson", "seed": seed, "seconds": seconds, "query": item.query,
+            })
+    return records
 
 
 #: Fresh draws use scene seeds from here up; the manifests' seeds are 32-bit, so no fresh scene is a benchmark's.
@@ -194,7 +269,7 @@ def build(out: Path | None = None) -> dict[str, str]:
     """Write every suite's manifests under ``out`` (default ``data/benchmarks``); returns ``{path: sha256}``."""
     out = Path(out or BENCHMARK_DIR)
     hashes = {}
-    for name in SUITES:
+    for name in ALL_SUITES:
         for split in SPLITS:
             text = _dumps(generate(name, split))
             path = out / name / f"{split}.jsonl"
@@ -208,7 +283,7 @@ def check(directory: Path | None = None) -> list[str]:
     """Problems with the committed manifests (missing, or not what the generator makes now)."""
     directory = Path(directory or BENCHMARK_DIR)
     problems = []
-    for name in SUITES:
+    for name in ALL_SUITES:
         for split in SPLITS:
             path = directory / name / f"{split}.jsonl"
             if not path.exists():
@@ -220,7 +295,8 @@ def check(directory: Path | None = None) -> list[str]:
 
 def load_questions(suite: str, split: str = "test", directory: Path | None = None) -> list[dict[str, Any]]:
     """The question records of ``suite``/``split`` from the committed manifests."""
-    get_suite(suite)
+    if suite not in ALL_SUITES:
+        raise KeyError(f"unknown suite {suite!r}; the course's suites are {', '.join(ALL_SUITES)}")
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
     path = Path(directory or BENCHMARK_DIR) / suite / f"{split}.jsonl"
@@ -237,8 +313,13 @@ def load_questions(suite: str, split: str = "test", directory: Path | None = Non
 
 def item_for(record: dict[str, Any]) -> Item:
     """Regenerate a question's scene (and question) from its record; raises if the record is stale."""
-    item = scenario_item(record["scenario"], record["seed"], record["seconds"], len(record["options"]),
-                 LETTERS.index(record["answer"]))
+    if record["scenario"] == "lesson":
+        lesson = lessons.build_lesson(record["seed"], record["seconds"], lessons.RULE_NAMES.index(record["rule"]))
+        item = lessons.lesson_item(lesson, record["track"], record["qa_type"], len(record["options"]),
+                                   LETTERS.index(record["answer"]))
+    else:
+        item = scenario_item(record["scenario"], record["seed"], record["seconds"], len(record["options"]),
+                             LETTERS.index(record["answer"]))
     if item.options != record["options"] or LETTERS[item.answer] != record["answer"]:
         raise ValueError(f"question {record['id']} no longer matches its generator (world version "
                          f"{WORLD_VERSION}): rebuild the manifests with `python -m videollm.world.suites build`")
@@ -251,6 +332,9 @@ def scene_for(record: dict[str, Any]) -> world.Scene:
 
 
 def _clip_hash(record: dict[str, Any]) -> str:
+    if record["scenario"] == "lesson":  # one clip for the lesson's three questions, whatever their options
+        return spec_hash({"world": WORLD_VERSION, "lessons": lessons.LESSONS_VERSION, "scenario": "lesson",
+                          "seed": record["seed"], "seconds": record["seconds"], "rule": record["rule"]})
     spec = {"world": WORLD_VERSION, "scenarios": SCENARIOS_VERSION, "scenario": record["scenario"], "seed": record["seed"],
             "seconds": record["seconds"], "options": len(record["options"])}
     return spec_hash(spec)

@@ -4,8 +4,8 @@ Real video LLMs ship a tokenizer with their checkpoint (Qwen2-VL: a byte-level B
 runs offline and builds its models from tiny configs, so it needs a tokenizer that exists without a download.
 :func:`course_tokenizer` trains one with the ``tokenizers`` library on
 
-- every question and option of the benchmark manifests (``data/benchmarks/*/*.jsonl``; the answers play no part:
-  only the texts, as any tokenizer sees its corpus),
+- every question and option of the benchmark manifests of :data:`CORPUS_SUITES` (``data/benchmarks/<suite>/*.jsonl``;
+  the answers play no part: only the texts, as any tokenizer sees its corpus),
 - the lettered options as prompts write them (``"A. the red square"``), the letters alone,
 - the chat-template words (``system``, ``user``, ``assistant``, the instruction lines),
 
@@ -38,7 +38,7 @@ from videollm.choices import LETTERS
 from videollm.offline import set_offline
 from videollm.world import scenarios, scenes as world
 from videollm.world.shapes import COLOR_NAMES, SHAPES
-from videollm.world.suites import BENCHMARK_DIR, MAX_OPTIONS
+from videollm.world.suites import BENCHMARK_DIR
 
 set_offline()
 
@@ -46,6 +46,12 @@ set_offline()
 TOKENIZER_VERSION = 1
 #: Target vocabulary size (bytes + merges + special tokens); the trainer stops earlier if merges run out.
 VOCAB_SIZE = 1536
+#: The suites whose manifests the tokenizer is trained on, and how many option letters its corpus spells out (the
+#: most those suites use). Fixed, not read from ``videollm.world.suites``: the trained models are keyed on this
+#: corpus's hash, so a suite added later (``videommmu``, ten options) must not change the vocabulary under them.
+#: Being byte-level, the tokenizer encodes the later suites' text all the same.
+CORPUS_SUITES = ("videomme", "perception", "mlvu")
+CORPUS_LETTERS = 6
 
 #: Qwen2-VL's special tokens: ChatML turns, end of text (also the pad token), the vision span and placeholders.
 QWEN_SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
@@ -92,7 +98,7 @@ def corpus(benchmark_dir: str | Path | None = None) -> list[str]:
         FileNotFoundError: no manifest found (run ``python -m videollm.world.suites build`` or ``make data``).
     """
     directory = Path(benchmark_dir or BENCHMARK_DIR)
-    paths = sorted(directory.glob("*/*.jsonl"))
+    paths = sorted(p for p in directory.glob("*/*.jsonl") if p.parent.name in CORPUS_SUITES)
     if not paths:
         raise FileNotFoundError(f"no benchmark manifests under {directory}: run `python -m videollm.world.suites "
                                 f"build` (or `make data`) first")
@@ -111,7 +117,7 @@ def corpus(benchmark_dir: str | Path | None = None) -> list[str]:
         lines.append(record["question"])
         lines.extend(f"{LETTERS[i]}. {option}" for i, option in enumerate(record["options"]))
         lines.extend(record["options"])
-    for letter in LETTERS[:MAX_OPTIONS]:
+    for letter in LETTERS[:CORPUS_LETTERS]:
         lines.extend([letter, f"{letter}.", f"({letter})", f"{letter})", f" {letter}", f"Answer: {letter}"])
     return lines
 
@@ -207,6 +213,7 @@ def course_tokenizer(benchmark_dir: str | Path | None = None, cache_dir: str | P
     return copy.deepcopy(cached)
 
 
-__all__ = ["CHATML_TEMPLATE", "EOS_TOKEN", "LLAVA_SPECIAL_TOKENS", "PAD_TOKEN", "QWEN_SPECIAL_TOKENS",
+__all__ = ["CHATML_TEMPLATE", "CORPUS_LETTERS", "CORPUS_SUITES",
+           "EOS_TOKEN", "LLAVA_SPECIAL_TOKENS", "PAD_TOKEN", "QWEN_SPECIAL_TOKENS",
            "SPECIAL_TOKENS", "TOKENIZER_VERSION", "VOCAB_SIZE", "corpus", "corpus_hash", "course_tokenizer",
            "tokenizer_dir", "train_bpe", "wrap"]
