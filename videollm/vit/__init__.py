@@ -4,6 +4,7 @@
 - ``tubelets``   ViViT's tubelet embedding and the inflation of 2-D kernels to 3-D
 - ``pos_embed``  position-embedding resampling to a new patch grid (timm-exact)
 - ``tokens``     token counts per scheme (per frame, tubelet, Qwen2-VL) and Qwen2-VL's patch flattening
+- ``contrastive`` CLIP's and SigLIP's image-text losses, the zero-shot classifier from label text
 - ``shapes``     argument checks the modules above share
 - ``plots``      patch grids, token budgets
 
