@@ -98,7 +98,7 @@ QWEN_CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 
-#: LLaVA-OneVision (llava-hf layout): ``<|im_start|>role `` then the message's images, then its videos, then
+#: LLaVA-OneVision (llava-hf layout): ``<|im_start|>`` and the role, then the message's images, then its videos, then
 #: each text on a new line; no newline between turns.
 LLAVA_CHAT_TEMPLATE = (
     "{% for message in messages %}"
