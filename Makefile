@@ -10,6 +10,7 @@
 #                 unit 08's audio and causal video tokenizers and its VideoPoet LM; each committed in data/weights
 #                 or trained once, then cached)
 #   make baselines  print the random / blind / frame-limited-oracle table of every benchmark suite
+#   make book     render the course as a website (book/_build/html) and check every page in headless Chromium
 # Every target creates .venv and installs the pinned environment on first use.
 
 PYTHON ?= python3
@@ -24,22 +25,25 @@ export MPLBACKEND := Agg
 WORKSPACE := $(or $(VIDEOLLM_WORKSPACE),my-labs)
 LABS ?=  # course: grade only these labs (default all), e.g. make course LABS=lab00_video_as_data
 
-.PHONY: setup system course test lab workspace submit labs data baselines clean
+.PHONY: setup system course test lab workspace submit labs data baselines book clean
 
 setup: system $(STAMP)
 
-# The grader sandboxes student code with bubblewrap, and its tests start a one-node Slurm (slurm-wlm, munge).
-# As root on Debian/Ubuntu (CI) they are installed here; elsewhere install them yourself (see README, "For
-# instructors"): without bubblewrap, grading refuses unless told --unsafe.
-SYSTEM_TOOLS := bwrap slurmctld munged
+# The grader sandboxes student code with bubblewrap, and its tests start a one-node Slurm (slurm-wlm, munge); the
+# book's test opens every page in Chromium. As root on Debian/Ubuntu (CI) they are installed here; elsewhere
+# install them yourself (see README, "For instructors" and "For self-study"): without bubblewrap, grading refuses
+# unless told --unsafe.
+SYSTEM_TOOLS := bwrap slurmctld munged chromium
 system:
 	@missing=""; for t in $(SYSTEM_TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "installing bubblewrap, slurm-wlm and munge (missing:$$missing)"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap slurm-wlm munge >/dev/null; \
+			echo "installing bubblewrap, slurm-wlm, munge and chromium (missing:$$missing)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap slurm-wlm munge \
+				chromium >/dev/null; \
 		else \
-			echo "note: missing$$missing; the grader needs bubblewrap (and its Slurm test slurm-wlm, munge): see README"; \
+			echo "note: missing$$missing; the grader needs bubblewrap (its Slurm test slurm-wlm, munge; the book's test" \
+				"chromium): see README"; \
 		fi; \
 	fi
 
@@ -67,6 +71,10 @@ data: setup
 baselines: setup
 	$(PY) -m videollm.eval.baselines
 
+book: setup
+	$(PY) -m book build
+	$(PY) -m book check
+
 labs: setup
 	$(PY) -m grader build
 
@@ -89,4 +97,4 @@ submit: setup
 	$(PY) -m grader submit $(WORKSPACE)/$(LAB)/$(LAB).ipynb --student $(STUDENT)
 
 clean:
-	rm -rf grader/work data/cache
+	rm -rf grader/work data/cache book/_build

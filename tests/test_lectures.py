@@ -1,10 +1,11 @@
-"""Every lecture notebook runs top to bottom, offline, on CPU."""
+"""Every lecture notebook runs top to bottom, offline, on CPU (once a session: the book shows that run)."""
 
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+
+from book.executed import execute
 
 LECTURES = sorted((Path(__file__).resolve().parents[1] / "lectures").glob("*.ipynb"))
 
@@ -24,10 +25,13 @@ class _Lecture:
         nb = nbformat.read(self.notebook, as_version=4)
         assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), \
             f"{self.notebook.name}: clear outputs before committing"
-        # 600 s a cell: on a fresh clone lecture 03 draws its frame sets and trains each cached fusion model inside
-        # one cell (about 150 s for the tokenised one on a 2-core CI machine); the limit is there to stop hangs.
-        NotebookClient(nb, timeout=600, kernel_name="python3",
-                       resources={"metadata": {"path": str(self.notebook.parent)}}).execute()
+        # One run a test session, shared with the book (tests/test_book.py renders the same executed copy). Cells
+        # may take up to 600 s: on a fresh clone lecture 03 trains each cached fusion model inside one cell (about
+        # 150 s on a 2-core CI machine); the limit is there to stop hangs.
+        executed = execute(self.notebook, reuse="session")
+        errors = [o for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                  if o.get("output_type") == "error"]
+        assert not errors, f"{self.notebook.name}: a cell raised {errors[0].get('ename')}"
 
 
 for _path in LECTURES:  # TestLecture_02_vq_tokenization, ...: select one with `-k 02_vq`

@@ -312,7 +312,7 @@ def load_video(
     Returns:
         frames: ``(T, H, W, 3)`` uint8 RGB.
         timestamps: ``(T,)`` float64, seconds from the start of the video stream to each kept frame's
-            presentation time (for a constant frame rate, ``index / video_fps``).
+        presentation time (for a constant frame rate, ``index / video_fps``).
 
     Raises:
         FileNotFoundError: no such file.

@@ -15,7 +15,7 @@ stage   data (from the world)                          trained                  
 ======  =============================================  ===============================  ============================
 0       text: captions and "repeat after me" turns     the whole LLM                    next-token CE
 1       ``<video>`` describe it -> caption             input projector                  CE on the caption
-2       show me / play / make ``caption`` -> ``[X]``    output projectors + the signal   CE on the reply + L2 to the
+2       show me / play / make ``caption`` -> ``[X]``   output projectors + the signal   CE on the reply + L2 to the
                                                        tokens' embedding rows           decoder's conditioning
 3       MosIT-like dialogues switching modalities      LoRA + both projectors           CE + L2
 ======  =============================================  ===============================  ============================

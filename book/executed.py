@@ -1,0 +1,113 @@
+"""Executed lectures: each lecture notebook run top to bottom once, and kept with its outputs.
+
+The lecture tests (``tests/test_lectures.py``) run every lecture through :func:`execute`, and the book renders the
+copies it keeps, so a lecture is executed once for both. A copy is kept in ``data_dir()/executed/`` under a key
+that covers everything its outputs depend on: the notebook itself, the reference package's source, the committed
+weights and benchmark manifests, the pinned environment and the Python version. Change any of them and the
+lecture runs again; nothing stale is ever shown.
+
+Two processes that need the same lecture at once (``make test`` runs two workers) take turns on a file lock, and
+the second one reads what the first one wrote.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import nbformat
+from nbclient import NotebookClient
+
+from videollm.cache import data_dir, write_atomic
+
+REPO = Path(__file__).resolve().parents[1]
+#: What a lecture's outputs depend on besides the notebook (files, or folders read recursively).
+INPUTS = ("videollm", "data/weights", "data/benchmarks", "data/manifest.json", "requirements.lock", "pyproject.toml")
+#: Set by the test session (tests/conftest.py) so that its workers share one run of each lecture.
+SESSION_VARIABLE = "VIDEOLLM_TEST_SESSION"
+#: Seconds a single cell may take: on a fresh clone some cells train a small model (about 150 s on 2 cores).
+CELL_TIMEOUT = 600
+
+
+def _digest_inputs() -> str:
+    h = hashlib.sha256(sys.version.encode())
+    for name in INPUTS:
+        root = REPO / name
+        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+        for path in files:
+            if "__pycache__" in path.parts or not path.exists():
+                continue
+            h.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def key(notebook: Path) -> str:
+    """16 hex digits: the sha256 of the notebook's bytes and of every input in :data:`INPUTS`."""
+    h = hashlib.sha256(Path(notebook).read_bytes())
+    h.update(_digest_inputs().encode())
+    return h.hexdigest()[:16]
+
+
+def executed_path(notebook: Path) -> Path:
+    """Where the executed copy of ``notebook`` for the current inputs is kept."""
+    notebook = Path(notebook)
+    return data_dir() / "executed" / f"{notebook.stem}-{key(notebook)}.ipynb"
+
+
+@contextmanager
+def _locked(notebook: Path) -> Iterator[None]:
+    lock = data_dir() / "executed" / f"{Path(notebook).stem}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _reusable(path: Path, session: str | None) -> nbformat.NotebookNode | None:
+    """The kept copy at ``path``, if any (and, when ``session`` is given, only one executed in that session)."""
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except (OSError, ValueError):
+        return None
+    if session is not None and nb.metadata.get("videollm", {}).get("session") != session:
+        return None
+    return nb
+
+
+def execute(notebook: Path, reuse: str = "session") -> nbformat.NotebookNode:
+    """The lecture ``notebook`` executed top to bottom (offline, in its own folder), with its outputs.
+
+    ``reuse`` says which kept copy may stand in for a run: ``"session"`` (the tests) only one made in the same test
+    session (``$VIDEOLLM_TEST_SESSION``), so every test session really runs every lecture once; ``"any"`` (the
+    book) any copy made for the same inputs; ``"none"`` always run. The run is kept either way.
+
+    Raises:
+        nbclient.exceptions.CellExecutionError: a cell failed (the message shows the cell and the traceback).
+    """
+    if reuse not in ("session", "any", "none"):
+        raise ValueError(f"reuse must be 'session', 'any' or 'none', got {reuse!r}")
+    notebook = Path(notebook).resolve()
+    session = os.environ.get(SESSION_VARIABLE)
+    with _locked(notebook):
+        path = executed_path(notebook)
+        if reuse == "any" or (reuse == "session" and session):
+            kept = _reusable(path, session if reuse == "session" else None)
+            if kept is not None:
+                return kept
+        nb = nbformat.read(notebook, as_version=4)
+        NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
+                       resources={"metadata": {"path": str(notebook.parent)}}).execute()
+        nb.metadata["videollm"] = {"session": session, "key": path.stem.rsplit("-", 1)[1]}
+        write_atomic(path, lambda staging: nbformat.write(nb, staging))
+        for older in path.parent.glob(f"{notebook.stem}-*.ipynb"):  # runs for code that has changed since
+            if older != path:
+                older.unlink(missing_ok=True)
+        return nb
