@@ -63,16 +63,18 @@ UNITS: tuple[Unit, ...] = (
     Unit("00", "video_as_data", "Video as data: decoding, frame sampling, the synthetic world and its benchmark "
          "suites", "world", formerly=("lab00_video_warmup",)),
     Unit("01", "vit_patching", "ViT patching: patches, conv = linear, pos-embed resampling, tubelets, Qwen2-VL "
-         "merge", "vit"),
+         "merge; CLIP and SigLIP pre-training, zero-shot classification, 729 tokens at 384²", "vit"),
     Unit("02", "vq_tokenization", "VQ tokenization: k-means to VQ-VAE, straight-through estimator, commitment loss "
          "(paper form vs taming's legacy form), EMA codebooks, dead-code restarts, l2 codes, FSQ/LFQ", "vq",
          formerly=("lab02_vq",)),
     Unit("03", "early_fusion", "Early fusion: continuous features through a projector vs VQ codes in the vocabulary, "
          "placeholder layout, tokens per clip, on one small decoder", "fusion"),
     Unit("04", "lavit_motion", "LaVIT motion tokens: keyframe + motion, block matching, MPEG-4 motion vectors, "
-         "Video-LaVIT's 20×36 input, a VQ motion tokenizer", "motion", formerly=("lab04_motion",)),
+         "Video-LaVIT's 20×36 input, a VQ motion tokenizer; the dynamic keyframe tokenizer (token selector and "
+         "merger)", "motion", formerly=("lab04_motion",)),
     Unit("05", "llava_ov_qwen2_vl", "LLaVA-OneVision and Qwen2-VL: AnyRes-Max-9, unpadding, frame pooling, "
-         "`smart_resize`/`smart_nframes`, M-RoPE; inference with transformers' real classes; a mini video LLM", "vlm",
+         "`smart_resize`/`smart_nframes`, M-RoPE; inference with transformers' real classes; a mini video LLM; "
+         "LLaVA-Video-178K, emergent abilities, VideoLLaMA3's any-resolution tokens", "vlm",
          formerly=("lab05_vlm_inference",)),
     Unit("06", "adaretake", "AdaReTaKe token compression: chunk redundancy, the capped-simplex projection, layer "
          "allocation, top-k KV eviction in a chunked question-guided prefill, on the real Qwen2-VL classes", "compress"),
@@ -81,8 +83,8 @@ UNITS: tuple[Unit, ...] = (
     Unit("08", "videopoet", "VideoPoet and MAGVIT-v2: causal 3-D convolutions and the latent-frame arithmetic, LFQ "
          "and its bit order, residual-VQ audio tokens, one sequence layout for every task, a prefix LM with its KV "
          "cache", "videopoet"),
-    Unit("09", "evaluation", "Evaluating video LLMs: Video-MME, PerceptionTest, MLVU, Video-MMMU; answer parsing, "
-         "baselines, circular evaluation", "eval"),
+    Unit("09", "evaluation", "Evaluating video LLMs: Video-MME, PerceptionTest, MLVU, Video-MMMU and Δknowledge; "
+         "answer parsing, baselines, circular evaluation", "eval"),
 )
 
 

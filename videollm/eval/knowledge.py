@@ -21,7 +21,7 @@ so "before" means the question, its options and that one frame, without the narr
   baseline without the video: chance for random, the blind model's own answers (it never sees the video, so its
   Δknowledge is 0 by construction), and :func:`question_image_predictions` for the oracles.
 
-Lecture: `lectures/09_evaluation.ipynb` §4, §5.
+Lecture: `lectures/09_evaluation.ipynb` §11, §12.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ A lesson is a pure function of ``(seed, seconds, rule)``, a question of the less
 count, answer position)``. :func:`rules_consistent_with` says which rules would have produced exactly what some frames
 show: how the annotation oracles (:mod:`videollm.eval.oracle`) answer the comprehension and adaptation questions.
 
-Lecture: `lectures/00_video_as_data.ipynb` §6; `lectures/09_evaluation.ipynb` §2.
+Lecture: `lectures/00_video_as_data.ipynb` §6; `lectures/09_evaluation.ipynb` §11, §12.
 """
 
 from __future__ import annotations
