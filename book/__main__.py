@@ -19,11 +19,15 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--screenshots", default=None,
                    help="also save book_landing.png and book_lecture.png into this folder")
     args = parser.parse_args(argv)
-    if args.command == "build":
-        index = build(draft=args.draft)
-        print(f"built the book: open file://{index}  (or: python -m http.server -d {HTML} 8000)")
-        return 0
-    report = check_site(HTML, screenshots=args.screenshots)
+    try:
+        if args.command == "build":
+            index = build(draft=args.draft)
+            print(f"built the book: open file://{index}  (or: python -m http.server -d {HTML} 8000)")
+            return 0
+        report = check_site(HTML, screenshots=args.screenshots)
+    except (FileNotFoundError, RuntimeError) as error:  # no book built yet, no Chromium, Sphinx failed
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(report.summary())
     return 0 if report.ok else 1
 
