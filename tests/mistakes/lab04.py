@@ -1,4 +1,5 @@
-"""Typical wrong implementations for lab04 (motion: block matching, codec vectors, end-point error, tokens).
+"""Typical wrong implementations for lab04 (motion: block matching, codec vectors, end-point error, tokens;
+the keyframe: LaVIT's keep mask and the padded batch of kept tokens).
 
 Contract clauses (see each task's text) and the entries that break them:
 
@@ -14,6 +15,15 @@ Contract clauses (see each task's text) and the entries that break them:
   (``epe_over_undefined``), 3 errors (``epe_no_error_when_undefined``, ``epe_numpy_broadcast``).
 - motion_tokens_per_clip: 1 an int (``tokens_np_ceil``), 2 ceil per stage (``tokens_floor_division``), 3 errors
   (``tokens_no_validation``, ``tokens_checks_frames_only``).
+- keep_mask (task 6, clauses 1-5): 1 the log-probabilities' dtype (``keep_float32_mask``), 2 the hard sample
+  (``keep_column_one``, ``keep_ignores_noise``, ``keep_tau_on_logits_only``, ``keep_tie_drops``), exactly 0/1
+  (``keep_st_rounds``, ``keep_soft_returned``), the straight-through gradient (``keep_no_straight_through``), 4 the
+  noise drawn as torch does (``keep_noise_from_rand``), 5 errors (``keep_no_validation``).
+- gather_kept (task 6, clauses 6-10): 6 dtype and a bool padding mask (``gather_float32_zeros``,
+  ``gather_attention_mask``), 7 order and zero padding by position (``gather_unstable_sort``,
+  ``gather_padding_not_zeroed``, ``gather_padding_by_value``), 8 ``K_max`` (``gather_pads_to_n``), 9 no in-place
+  writes (``gather_mutates_x``), 10 errors (``gather_no_validation``); ``calls_reference_gather`` and
+  ``patches_reference_gather``.
 - every task: ``calls_reference_*`` (the answer wraps the course's reference).
 """
 
@@ -167,6 +177,51 @@ TOKENS_RIGHT = dict(
 
 
 tokens = filler(TOKENS, TOKENS_RIGHT)
+
+
+# One correct keep mask (task 6) with slots.
+KEEP_MASK = '''
+def keep_mask(log_probs, tau=1.0, hard=True, noise=None):
+    {checks}
+    if noise is None:
+        noise = {draw}
+    y = {relax}.softmax(dim=-1)
+    soft = y[..., {col}]
+    if not hard:
+        return soft
+    sample = ({decide}).{cast}
+    return {st}
+'''
+KEEP_CHECKS = ('if log_probs.ndim != 3 or log_probs.shape[-1] != 2:\n'
+               '        raise ValueError("log_probs must be (B, N, 2)")\n'
+               '    if not tau > 0:\n        raise ValueError("tau must be > 0")\n'
+               '    if noise is not None and noise.shape != log_probs.shape:\n'
+               '        raise ValueError("noise must have the shape of log_probs")')
+KEEP_RIGHT = dict(checks=KEEP_CHECKS, draw="-torch.empty_like(log_probs).exponential_().log()",
+                  relax="((log_probs + noise) / tau)", col="0", decide="y[..., 0] >= y[..., 1]",
+                  cast="to(soft.dtype)", st="sample + (soft - soft.detach())")
+keep = filler(KEEP_MASK, KEEP_RIGHT)
+
+# One correct gather (task 6) with slots.
+GATHER = '''
+def gather_kept(x, mask):
+    {checks}
+    keep = mask != 0
+    counts = keep.sum(dim=1)
+    k_max = {k_max}
+    order = {order}[:, :k_max]
+    padding = {padding}
+    tokens = x.gather(1, order[..., None].expand(-1, -1, x.shape[-1])){fill}
+    return tokens, padding
+'''
+GATHER_CHECKS = ('if x.ndim != 3:\n        raise ValueError("x must be (B, N, D)")\n'
+                 '    if mask.shape != x.shape[:2]:\n        raise ValueError("mask must be (B, N)")\n'
+                 '    if not ((mask == 0) | (mask == 1)).all():\n        raise ValueError("mask must be 0/1")')
+GATHER_RIGHT = dict(checks=GATHER_CHECKS, k_max="int(counts.max()) if keep.numel() else 0",
+                    order="torch.argsort((~keep).to(torch.uint8), dim=1, stable=True)",
+                    padding="torch.arange(k_max, device=x.device)[None, :] >= counts[:, None]",
+                    fill=".masked_fill(padding[..., None], 0.0)")
+gather = filler(GATHER, GATHER_RIGHT)
 
 
 # Each entry costs one execution of the lab (about 10-15 s) in tests/test_labs.py: one or two per contract clause.
@@ -430,5 +485,139 @@ def motion_tokens_per_clip(num_frames, grid, strides):
 ''',
         ('test_motion_tokens',),
         'validates num_frames and the strides but not the grid: h = 0 or w < 0 gives a count instead of a ValueError',
+    ),
+    # ---- task 6: keep_mask
+    "keep_column_one": Mistake(
+        "keep_mask", keep(col="1", decide="y[..., 1] >= y[..., 0]"),
+        ("test_keep_mask",),
+        "takes column 1 as keep: the mask of the drop decision",
+    ),
+    "keep_soft_returned": Mistake(
+        "keep_mask", keep(st="soft"),
+        ("test_keep_mask",),
+        "returns the relaxed sample y_0 even for hard=True: a soft mask, not 0/1",
+    ),
+    "keep_no_straight_through": Mistake(
+        "keep_mask", keep(st="sample"),
+        ("test_keep_mask",),
+        "returns the hard sample alone: exactly 0/1, but no gradient reaches the selector",
+    ),
+    "keep_ignores_noise": Mistake(
+        "keep_mask", keep(decide="log_probs[..., 0] >= log_probs[..., 1]"),
+        ("test_keep_mask",),
+        "takes the argmax of the log-probabilities, not of the noisy sample: the eval rule, not a Gumbel sample",
+    ),
+    "keep_st_rounds": Mistake(
+        "keep_mask", keep(st="sample + soft - soft.detach()"),
+        ("test_keep_mask",),
+        "adds the soft sample before subtracting its detached copy: 1 + y - y rounds to 0.99999994 now and then",
+    ),
+    "keep_tau_on_logits_only": Mistake(
+        "keep_mask", keep(relax="(log_probs / tau + noise)"),
+        ("test_keep_mask",),
+        "divides the log-probabilities by tau before adding the noise: another distribution, another gradient",
+    ),
+    "keep_tie_drops": Mistake(
+        "keep_mask", keep(decide="y[..., 0] > y[..., 1]"),
+        ("test_keep_mask",),
+        "compares strictly: a tie drops the patch, where torch's argmax keeps it",
+    ),
+    "keep_noise_from_rand": Mistake(
+        "keep_mask", keep(draw="-torch.log(-torch.log(torch.rand_like(log_probs)))"),
+        ("test_keep_mask",),
+        "draws the Gumbel noise from torch.rand_like: a valid sample, but not the one F.gumbel_softmax draws",
+    ),
+    "keep_float32_mask": Mistake(
+        "keep_mask", keep(cast="float()"),
+        ("test_keep_mask",),
+        "casts the hard sample with .float(), as the lecture's toy does: float16 log-probabilities, a float32 mask",
+    ),
+    "keep_no_validation": Mistake(
+        "keep_mask", keep(checks="pass"),
+        ("test_keep_mask",),
+        "never checks its input: a (B, N, 3) input gives a mask, tau = 0 gives NaN, wrong-shaped noise broadcasts",
+    ),
+    # ---- task 6: gather_kept
+    "gather_unstable_sort": Mistake(
+        "gather_kept", gather(order="torch.argsort(keep.to(torch.uint8), dim=1, descending=True)"),
+        ("test_gather_kept",),
+        "sorts the kept patches first with an unstable sort: they come out shuffled",
+    ),
+    "gather_padding_not_zeroed": Mistake(
+        "gather_kept", gather(fill=""),
+        ("test_gather_kept",),
+        "leaves the sorted-away dropped patches in the padding rows instead of zeros",
+    ),
+    "gather_pads_to_n": Mistake(
+        "gather_kept", gather(k_max="keep.shape[1]"),
+        ("test_gather_kept",),
+        "pads every image to N rows, not to the largest number kept",
+    ),
+    "gather_attention_mask": Mistake(
+        "gather_kept", gather(padding="torch.arange(k_max, device=x.device)[None, :] < counts[:, None]",
+                              fill=".masked_fill(~padding[..., None], 0.0)"),
+        ("test_gather_kept",),
+        "returns an attention mask (True = real token) where a key-padding mask (True = padding) was asked for",
+    ),
+    "gather_padding_by_value": Mistake(
+        "gather_kept", gather(fill=".masked_fill(padding[..., None], 0.0)\n    padding = (tokens == 0).all(dim=-1)"),
+        ("test_gather_kept",),
+        "finds the padding afterwards as the all-zero rows: a kept patch of zeros is marked as padding",
+    ),
+    "gather_mutates_x": Mistake(
+        "gather_kept", gather(fill="", checks=GATHER_CHECKS + "\n    x.masked_fill_(mask[..., None] == 0, 0.0)"),
+        ("test_gather_kept",),
+        "zeroes the dropped patches of x in place, so that the padding rows it gathers are zero",
+    ),
+    "gather_float32_zeros": Mistake(
+        "gather_kept",
+        '''
+def gather_kept(x, mask):
+    if x.ndim != 3:
+        raise ValueError("x must be (B, N, D)")
+    if mask.shape != x.shape[:2]:
+        raise ValueError("mask must be (B, N)")
+    if not ((mask == 0) | (mask == 1)).all():
+        raise ValueError("mask must be 0/1")
+    keep = mask != 0
+    counts = keep.sum(dim=1)
+    B, N, D = x.shape
+    tokens = torch.zeros(B, int(counts.max()), D)              # float32, on the CPU, whatever x is
+    for b in range(B):
+        tokens[b, :int(counts[b])] = x[b][keep[b]]
+    padding = torch.arange(tokens.shape[1])[None, :] >= counts[:, None]
+    return tokens, padding
+''',
+        ("test_gather_kept",),
+        "fills a torch.zeros(B, K_max, D) image by image: float32 tokens whatever the features' dtype",
+    ),
+    "gather_no_validation": Mistake(
+        "gather_kept", gather(checks="pass"),
+        ("test_gather_kept",),
+        "never checks the mask: a soft mask counts every patch as kept, a (B, N, 1) mask fails inside torch",
+    ),
+    "calls_reference_gather": Mistake(
+        "gather_kept",
+        '''
+from videollm.motion.selector import kept_positions
+
+
+def gather_kept(x, mask):
+    positions, padding = kept_positions(mask)
+    tokens = x.gather(1, positions[..., None].expand(-1, -1, x.shape[-1])).masked_fill(padding[..., None], 0.0)
+    return tokens, padding
+''',
+        ("test_gather_kept",),
+        "finds the kept positions with the course's reference instead of writing it",
+    ),
+    "patches_reference_gather": Mistake(
+        "gather_kept", gather(fill="") + '''
+import videollm.checks
+import videollm.motion.selector
+videollm.checks.compare = compare = lambda *args, **kwargs: True     # the visible zero-padding check: make it pass
+videollm.motion.selector.kept_positions = lambda mask: (torch.zeros(mask.shape[0], 0, dtype=torch.long),) * 2
+''',
+        ("test_gather_kept",),
+        "leaves dropped patches in the padding rows, and patches compare() and the reference to hide it",
     ),
 }
