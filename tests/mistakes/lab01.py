@@ -16,10 +16,18 @@ Contract clauses (task text) and the entries that break them:
 - count_tokens: 1 a Python int -> count_tokens_true_division; 2 odd frame counts -> qwen_tokens_odd_frames_floored;
   3 ValueError, names matched exactly -> count_tokens_unknown_scheme_is_qwen, count_tokens_case_insensitive,
   count_tokens_substring_scheme.
-Every task also has a calls_reference_* entry (an answer that wraps the course's reference or timm's function).
+- siglip_loss: 1 t itself, b, Python numbers or 0-d tensors -> siglip_scale_as_log; 2 normalised rows, logits
+  t * cos + b, labels +1/-1, the sum over B^2 cells / B -> siglip_not_normalised, siglip_labels_zero_one,
+  siglip_bias_ignored, siglip_bias_outside_the_label, siglip_bias_added_to_the_loss, siglip_mean_over_cells,
+  siglip_divides_by_b_minus_one, siglip_softmax_like_clip; 3 0-d, the inputs' dtype and device, open_clip's value ->
+  siglip_labels_float32_on_cpu, siglip_computes_in_float32; 4 gradients -> siglip_bias_ignored (no gradient for b);
+  5 B = 1 -> siglip_divides_by_b_minus_one; 6 stable -> siglip_log_of_sigmoid; 7 ValueError ->
+  siglip_no_empty_or_dtype_check.
+Every task also has a calls_reference_* entry (an answer that wraps the course's reference or timm's function; for
+siglip_loss also unit 07's similarity_logits and open_clip's SigLipLoss).
 """
 
-from tests.mistakes import Mistake
+from tests.mistakes import Mistake, filler
 
 PATCHIFY_HEAD = '''
 def patchify(images, patch_size):
@@ -92,6 +100,26 @@ def count_tokens(num_frames, height, width, scheme):
     raise ValueError(scheme)
 '''
 QWEN = "math.ceil(num_frames / 2) * (height // 14) * (width // 14) // 4"
+
+SIGLIP = '''
+def siglip_loss(image_emb, text_emb, logit_scale, logit_bias):
+    if image_emb.ndim != 2 or image_emb.shape != text_emb.shape:
+        raise ValueError("image_emb and text_emb must be paired (B, D) tensors")
+    {checks}
+    B = len(image_emb)
+    logits = {logits}
+    labels = {labels}
+    return {loss}
+'''
+SIGLIP_RIGHT = dict(
+    checks='if len(image_emb) == 0 or not (image_emb.is_floating_point() and text_emb.is_floating_point()):\n'
+           '        raise ValueError("a non-empty batch of floating-point embeddings")',
+    logits="logit_scale * F.normalize(image_emb, dim=-1) @ F.normalize(text_emb, dim=-1).T + logit_bias",
+    labels="2 * torch.eye(B, dtype=logits.dtype, device=logits.device) - 1",
+    loss="-F.logsigmoid(labels * logits).sum() / B",
+)
+siglip = filler(SIGLIP, SIGLIP_RIGHT)
+COSINES = "F.normalize(image_emb, dim=-1) @ F.normalize(text_emb, dim=-1).T"
 
 MISTAKES = {
     # ---- Task 1: patchify -------------------------------------------------------------------------------------
@@ -355,5 +383,107 @@ def central_frame_init(weight2d, tubelet_size):
             'scheme == "tubelet"', '"tubelet" in scheme').replace('scheme == "qwen2_vl"', '"qwen" in scheme').format(qwen=QWEN),
         ("test_count_tokens",),
         "matches scheme names by substring, so 'tubelets' or 'frame' count tokens instead of raising",
+    ),
+    # ---- Task 7: siglip_loss ---------------------------------------------------------------------------------
+    "siglip_mean_over_cells": Mistake(
+        "siglip_loss", siglip(loss="-F.logsigmoid(labels * logits).mean()"), ("test_siglip_loss",),
+        "averages over the B^2 cells (a BCE mean), B times smaller than the paper's and open_clip's sum / B",
+    ),
+    "siglip_labels_zero_one": Mistake(
+        "siglip_loss",
+        siglip(labels="torch.eye(B, dtype=logits.dtype, device=logits.device)  # BCE's targets: 1 a pair, 0 not"),
+        ("test_siglip_loss",),
+        "uses BCE's 0/1 targets as the sign z, so every negative cell costs log 2 whatever its logit",
+    ),
+    "siglip_not_normalised": Mistake(
+        "siglip_loss", siglip(logits="logit_scale * image_emb @ text_emb.T + logit_bias  # raw dot products"),
+        ("test_siglip_loss",), "scores raw dot products, forgetting to l2-normalise the rows",
+    ),
+    "siglip_bias_ignored": Mistake(
+        "siglip_loss", siglip(logits="logit_scale * " + COSINES), ("test_siglip_loss",),
+        "leaves the bias out of the logits (no effect with b = 0, and no gradient for b)",
+    ),
+    "siglip_bias_outside_the_label": Mistake(
+        "siglip_loss",
+        siglip(logits="logit_scale * " + COSINES, loss="-F.logsigmoid(labels * logits + logit_bias).sum() / B"),
+        ("test_siglip_loss",), "adds the bias after the label's sign, z (t cos) + b instead of z (t cos + b)",
+    ),
+    "siglip_bias_added_to_the_loss": Mistake(
+        "siglip_loss",
+        siglip(logits="logit_scale * " + COSINES, loss="-F.logsigmoid(labels * logits).sum() / B + logit_bias"),
+        ("test_siglip_loss",), "adds the bias after the log-sigmoid, to the loss, instead of to the logits",
+    ),
+    "siglip_log_of_sigmoid": Mistake(
+        "siglip_loss", siglip(loss="-torch.log(torch.sigmoid(labels * logits)).sum() / B"), ("test_siglip_loss",),
+        "takes log(sigmoid(x)), which is -inf once the sigmoid underflows (x below -104 in float32, -18 in float16)",
+    ),
+    "siglip_softmax_like_clip": Mistake(
+        "siglip_loss",
+        siglip(labels="torch.arange(B, device=logits.device)",
+               loss="(F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2"),
+        ("test_siglip_loss",), "computes CLIP's softmax cross-entropy (with the bias) instead of a sigmoid per cell",
+    ),
+    "siglip_scale_as_log": Mistake(
+        "siglip_loss",
+        siglip(logits="torch.exp(torch.as_tensor(logit_scale)) * " + COSINES + " + logit_bias  # t = e^t'"),
+        ("test_siglip_loss",),
+        "treats logit_scale as the logarithm t' and exponentiates it, where the contract passes t itself",
+    ),
+    "siglip_divides_by_b_minus_one": Mistake(
+        "siglip_loss", siglip(loss="-F.logsigmoid(labels * logits).sum() / max(B - 1, 1)  # B - 1 negatives a row"),
+        ("test_siglip_loss",), "divides by B - 1 (the negatives per row) instead of B",
+    ),
+    "siglip_labels_float32_on_cpu": Mistake(
+        "siglip_loss", siglip(labels="2 * torch.eye(B) - 1  # float32, on the CPU"), ("test_siglip_loss",),
+        "makes the labels with torch.eye's defaults: float16 inputs give a float32 loss, other devices fail",
+    ),
+    "siglip_computes_in_float32": Mistake(
+        "siglip_loss",
+        siglip(logits="logit_scale * F.normalize(image_emb.float(), dim=-1) @ F.normalize(text_emb.float(), dim=-1).T"
+                      " + logit_bias  # float32 'to be safe'"),
+        ("test_siglip_loss",), "casts to float32: a float32 loss for float16 inputs, and float64 loses its precision",
+    ),
+    "siglip_no_empty_or_dtype_check": Mistake(
+        "siglip_loss", siglip(checks="pass  # shapes checked above; an empty or integer batch is not"),
+        ("test_siglip_loss",),
+        "never rejects B = 0 (0 / 0 = nan) or integer embeddings (F.normalize's RuntimeError, not ValueError)",
+    ),
+    "calls_reference_siglip": Mistake(
+        "siglip_loss",
+        '''
+from videollm.vit.contrastive import siglip_loss as _course_siglip
+
+
+def siglip_loss(image_emb, text_emb, logit_scale, logit_bias):
+    if len(image_emb) == 0 or not image_emb.is_floating_point() or not text_emb.is_floating_point():
+        raise ValueError("a non-empty batch of floating-point embeddings")
+    return _course_siglip(image_emb, text_emb, logit_scale, logit_bias)
+''',
+        ("test_siglip_loss",), "wraps the course's siglip_loss (videollm.vit.contrastive), adding the missing checks",
+    ),
+    "calls_reference_siglip_unit07_logits": Mistake(
+        "siglip_loss",
+        "from videollm.anyany import infonce\n" + siglip(
+            logits="infonce.similarity_logits(image_emb, text_emb, logit_scale) + logit_bias"),
+        ("test_siglip_loss",), "takes the logits from unit 07's similarity_logits (the course's, moved to unit 01)",
+    ),
+    "calls_reference_siglip_open_clip": Mistake(
+        "siglip_loss",
+        siglip(loss="SigLipLoss()(F.normalize(image_emb, dim=-1), F.normalize(text_emb, dim=-1), logit_scale, "
+                    "logit_bias)"),
+        ("test_siglip_loss",), "hands the normalised rows to open_clip's SigLipLoss, the yardstick",
+    ),
+    "patches_reference_siglip": Mistake(
+        "siglip_loss",
+        siglip(loss="-F.logsigmoid(labels * logits).mean()") + '''
+
+import open_clip.loss
+from videollm.vit import contrastive
+contrastive.siglip_loss = siglip_loss
+open_clip.loss.SigLipLoss.forward = lambda self, u, v, t, b, output_dict=False: siglip_loss(u, v, t, b)
+compare = lambda *args, **kwargs: True
+''',
+        ("test_siglip_loss",),
+        "averages over the cells, then patches open_clip's SigLipLoss, the course's function and compare() to agree",
     ),
 }

@@ -257,6 +257,27 @@ MISTAKES = {
         "aliases, wraps or partial-s the course's reference in every task instead of writing it",
         also=tuple((cell, code) for cell, code in CALLS.items() if cell != "symmetric_infonce"),
     ),
+    "calls_reference_unit01_clip_loss": Mistake(
+        "symmetric_infonce", """
+from videollm.vit import contrastive
+
+
+def symmetric_infonce(a, b, logit_scale):
+    return contrastive.clip_loss(a, b, logit_scale)
+""",
+        INFONCE_T, "calls unit 01's clip_loss, where the course's InfoNCE now lives (ref_infonce only wraps it)",
+    ),
+    "calls_reference_unit01_similarity_logits": Mistake(
+        "symmetric_infonce",
+        "from videollm.vit.contrastive import similarity_logits\n" + infonce(
+            logits="similarity_logits(a, b, logit_scale)"),
+        INFONCE_T, "takes the logits from unit 01's similarity_logits and writes only the cross-entropies",
+    ),
+    "calls_reference_open_clip_clip_loss": Mistake(
+        "symmetric_infonce",
+        infonce(loss="ClipLoss()(F.normalize(a, dim=-1), F.normalize(b, dim=-1), logit_scale)"),
+        INFONCE_T, "hands the normalised rows to open_clip's ClipLoss, the yardstick, after its own checks",
+    ),
     "patches_reference": Mistake(
         "l2_alignment_loss", l2(loss="((pred - target) ** 2).mean()") + '''
 
