@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from nbclient.exceptions import CellExecutionError
+
 from book.browser import check_site
 from book.build import HTML, build
 
@@ -27,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
         report = check_site(HTML, screenshots=args.screenshots)
     except (FileNotFoundError, RuntimeError) as error:  # no book built yet, no Chromium, Sphinx failed
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except CellExecutionError as error:  # a lecture failed: its cell and traceback say where
+        print(f"error: a lecture failed to run, so the book was not built:\n{error}", file=sys.stderr)
         return 2
     print(report.summary())
     return 0 if report.ok else 1

@@ -1,8 +1,9 @@
 """Check the built book in a real browser: headless Chromium visits every page through a local web server.
 
 A page fails on a JavaScript error (an uncaught exception or a console error), a request that fails or answers
-4xx/5xx (a missing image, style sheet or script), an image that does not render, or a link to a page or anchor
-of the book that does not exist. The crawl starts at the landing page and follows every link inside the book;
+4xx/5xx (a missing image, style sheet or script), a request that leaves the book (a CDN: offline, nothing is
+there), an image that does not render, a formula MathJax did not typeset, or a link to a page or anchor of the
+book that does not exist. The crawl starts at the landing page and follows every link inside the book;
 every HTML file Sphinx wrote must be reached, and every unit's lecture, lab and reference page must exist.
 
 Chromium is Debian's (``/usr/bin/chromium``; ``make setup`` installs it when run as root on Debian, as CI does),
@@ -20,12 +21,11 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator
-from urllib.parse import urldefrag, urlparse
+from urllib.parse import unquote, urldefrag, urlparse
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Error as PlaywrightError, Route, sync_playwright
 
-from book.source import _api_page, _lab_page, _lecture_page
-from videollm.units import UNITS
+from book.source import expected_pages
 
 #: Chromium's flags: headless, no sandbox of its own (CI runs as root), no traffic to Google's services.
 FLAGS = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -85,14 +85,6 @@ class Report:
         return "\n".join([head, *self.problems, *shots])
 
 
-def expected_pages() -> list[str]:
-    """The pages the book must have: landing page, course README, and each unit's lecture, lab and API page."""
-    pages = ["index.html", "course.html"]
-    for unit in UNITS:
-        pages += [f"{_lecture_page(unit)}.html", f"{_lab_page(unit)}.html", f"{_api_page(unit.package)}.html"]
-    return pages
-
-
 def _local(url: str, base: str) -> str | None:
     """The site path of ``url`` ("lectures/x.html"), or None for a link that leaves the book."""
     if not url.startswith(base):
@@ -111,6 +103,11 @@ _UNTYPESET_MATH = """async () => {
 }"""
 _BROKEN_IMAGES = "imgs => imgs.filter(i => !i.complete || i.naturalWidth === 0).map(i => i.currentSrc || i.src)"
 _IDS = "els => els.map(e => e.id)"
+
+
+def _visit(page, url: str, timeout_ms: int) -> None:
+    page.goto(url, wait_until="load", timeout=timeout_ms)
+    page.wait_for_load_state("networkidle", timeout=timeout_ms)
 
 
 def check_site(html: str | Path, screenshots: str | Path | None = None, timeout_ms: int = 60_000) -> Report:
@@ -141,13 +138,23 @@ def check_site(html: str | Path, screenshots: str | Path | None = None, timeout_
         page.on("console", lambda msg: problem(f"console error: {msg.text}") if msg.type == "error" else None)
         page.on("requestfailed", lambda req: problem(f"request failed: {req.url} ({req.failure})"))
         page.on("response", lambda resp: problem(f"HTTP {resp.status}: {resp.url}") if resp.status >= 400 else None)
+
+        def outside(route: Route) -> None:  # a reader offline gets nothing from elsewhere: neither may the check
+            if not route.request.url.startswith(("data:", "blob:", "about:")):
+                problem(f"request leaves the book: {route.request.url}")
+            route.abort()
+
+        page.route(lambda url: not url.startswith(base), outside)
         queue = deque(["index.html", *SERVICE_PAGES])  # Sphinx's search and index pages: reached by forms
         seen = set(queue)
         while queue:
             path = queue.popleft()
             current["path"] = path
-            page.goto(base + path, wait_until="load", timeout=timeout_ms)
-            page.wait_for_load_state("networkidle", timeout=timeout_ms)
+            try:
+                _visit(page, base + path, timeout_ms)
+            except PlaywrightError as error:  # a page that does not load (or hangs) is a problem, not a crash
+                problem(f"page did not load: {str(error).splitlines()[0]}")
+                continue
             report.pages.append(path)
             untypeset, tex_errors = page.evaluate(_UNTYPESET_MATH)
             if untypeset or tex_errors:
@@ -157,6 +164,7 @@ def check_site(html: str | Path, screenshots: str | Path | None = None, timeout_
             anchors[path] = set(page.eval_on_selector_all("[id]", _IDS))
             for href in page.eval_on_selector_all("a[href]", "as => as.map(a => a.href)"):
                 url, fragment = urldefrag(href)
+                fragment = unquote(fragment)
                 target = _local(url, base)
                 if target is None:
                     continue
@@ -172,8 +180,9 @@ def check_site(html: str | Path, screenshots: str | Path | None = None, timeout_
                 folder = Path(screenshots)
                 folder.mkdir(parents=True, exist_ok=True)
                 shot = folder / ("book_landing.png" if path == "index.html" else "book_lecture.png")
-                if path == LECTURE_SHOT:  # show the lecture's first figure: the outputs are the point
-                    page.locator(".cell_output img").first.scroll_into_view_if_needed(timeout=timeout_ms)
+                figures = page.locator(".cell_output img")
+                if path == LECTURE_SHOT and figures.count():  # show the lecture's first figure: outputs are the point
+                    figures.first.scroll_into_view_if_needed(timeout=timeout_ms)
                 page.screenshot(path=str(shot))
                 report.screenshots.append(shot)
         browser.close()

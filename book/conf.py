@@ -13,9 +13,9 @@ myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
 suppress_warnings = ["myst.header"]
 
-# Reference pages: members in source order, Google-style "Raises:" sections, no source listings.
+# Reference pages (book.source says which modules list their members): members in source order, Google-style
+# "Raises:" sections, no source listings.
 autodoc_member_order = "bysource"
-autodoc_default_options = {"members": True}
 napoleon_google_docstring = True
 napoleon_use_ivar = True  # "Attributes:" as a field list: autodoc already documents each attribute
 

@@ -2,9 +2,10 @@
 
 The lecture tests (``tests/test_lectures.py``) run every lecture through :func:`execute`, and the book renders the
 copies it keeps, so a lecture is executed once for both. A copy is kept in ``data_dir()/executed/`` under a key
-that covers everything its outputs depend on: the notebook itself, the reference package's source, the committed
-weights and benchmark manifests, the pinned environment and the Python version. Change any of them and the
-lecture runs again; nothing stale is ever shown.
+that covers what its outputs depend on: the notebook itself, the reference package's source, the committed
+weights and benchmark manifests, the pinned environment (the lock and the installed versions of the libraries
+that compute), the Python version and the machine. Change any of them and the
+lecture runs again.
 
 Two processes that need the same lecture at once (``make test`` runs two workers) take turns on a file lock, and
 the second one reads what the first one wrote.
@@ -15,7 +16,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -23,34 +23,35 @@ from typing import Iterator
 import nbformat
 from nbclient import NotebookClient
 
-from videollm.cache import data_dir, write_atomic
+from videollm.cache import data_dir, files_digest, write_atomic
+from videollm.offline import set_offline
 
 REPO = Path(__file__).resolve().parents[1]
-#: What a lecture's outputs depend on besides the notebook (files, or folders read recursively).
-INPUTS = ("videollm", "data/weights", "data/benchmarks", "data/manifest.json", "requirements.lock", "pyproject.toml")
+#: What a lecture's outputs depend on besides the notebook: the package's code, and the data folders and files it
+#: reads (every file in them), and the pinned environment.
+CODE, DATA = "videollm", ("data/weights", "data/benchmarks", "data/manifest.json", "requirements.lock")
+#: The libraries whose installed versions are part of the key (the lock pins them; a hand-installed one differs).
+LIBRARIES = ("numpy", "torch", "torchvision", "transformers", "timm", "diffusers", "peft", "open_clip_torch",
+             "vector-quantize-pytorch", "matplotlib", "nbclient", "ipykernel")
 #: Set by the test session (tests/conftest.py) so that its workers share one run of each lecture.
 SESSION_VARIABLE = "VIDEOLLM_TEST_SESSION"
 #: Seconds a single cell may take: on a fresh clone some cells train a small model (about 150 s on 2 cores).
 CELL_TIMEOUT = 600
 
 
-def _digest_inputs() -> str:
-    h = hashlib.sha256(sys.version.encode())
-    for name in INPUTS:
-        root = REPO / name
-        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
-        for path in files:
-            if "__pycache__" in path.parts or not path.exists():
-                continue
-            h.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()
+def _inputs() -> list[Path]:
+    files = sorted((REPO / CODE).rglob("*.py"))
+    for name in DATA:
+        path = REPO / name
+        files += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    return files
 
 
 def key(notebook: Path) -> str:
-    """16 hex digits: the sha256 of the notebook's bytes and of every input in :data:`INPUTS`."""
-    h = hashlib.sha256(Path(notebook).read_bytes())
-    h.update(_digest_inputs().encode())
-    return h.hexdigest()[:16]
+    """16 hex digits: the sha256 of the notebook's bytes and of :func:`videollm.cache.files_digest` of everything in
+    :data:`CODE`, :data:`DATA` and :data:`LIBRARIES`."""
+    inputs = files_digest(REPO, _inputs(), LIBRARIES)
+    return hashlib.sha256(Path(notebook).read_bytes() + inputs.encode()).hexdigest()[:16]
 
 
 def executed_path(notebook: Path) -> Path:
@@ -103,6 +104,7 @@ def execute(notebook: Path, reuse: str = "session") -> nbformat.NotebookNode:
             if kept is not None:
                 return kept
         nb = nbformat.read(notebook, as_version=4)
+        set_offline()  # the kernel inherits it: nothing a lecture loads may reach a hub
         NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
                        resources={"metadata": {"path": str(notebook.parent)}}).execute()
         nb.metadata["videollm"] = {"session": session, "key": path.stem.rsplit("-", 1)[1]}

@@ -16,7 +16,6 @@ Nothing here reads ``solutions/``: the book is built from what a student may see
 
 from __future__ import annotations
 
-import importlib
 import pkgutil
 import shutil
 from importlib.metadata import distribution
@@ -34,25 +33,33 @@ MATHJAX = Path(str(distribution("sphinx-mathjax-offline").locate_file("sphinx-ma
 CORE_PAGE = "core"
 
 
-def _lecture_page(unit: Unit) -> str:
+def lecture_page(unit: Unit) -> str:
+    """The page of ``unit``'s lecture, relative to the site's root, without suffix."""
     return f"lectures/{unit.name}"
 
 
-def _lab_page(unit: Unit) -> str:
+def lab_page(unit: Unit) -> str:
     return f"labs/{unit.lab}"
 
 
-def _api_page(package: str) -> str:
+def api_page(package: str) -> str:
     return f"api/{package}"
 
 
+def expected_pages() -> list[str]:
+    """The pages the book must have: landing page, course README, and each unit's lecture, lab and API page."""
+    pages = ["index.html", "course.html"]
+    for unit in UNITS:
+        pages += [f"{lecture_page(unit)}.html", f"{lab_page(unit)}.html", f"{api_page(unit.package)}.html"]
+    return pages
+
+
 def _links(unit: Unit, here: str) -> str:
-    """One line linking a unit's lecture, lab and API page, relative to the page ``here`` (a folder name)."""
-    up = "../" if here else ""
+    """One line linking a unit's lecture, lab and API page from a page in the folder ``here`` (the others)."""
     parts = [f"**Unit {unit.number}**",
-             f"lecture: [{unit.name}]({up}{_lecture_page(unit)}.ipynb)" if here != "lectures" else None,
-             f"lab: [{unit.lab}]({up}{_lab_page(unit)}.ipynb)" if here != "labs" else None,
-             f"reference code: [videollm.{unit.package}]({up}{_api_page(unit.package)}.md)" if here != "api" else None]
+             f"lecture: [{unit.name}](../{lecture_page(unit)}.ipynb)" if here != "lectures" else None,
+             f"lab: [{unit.lab}](../{lab_page(unit)}.ipynb)" if here != "labs" else None,
+             f"reference code: [videollm.{unit.package}](../{api_page(unit.package)}.md)" if here != "api" else None]
     return " · ".join(p for p in parts if p)
 
 
@@ -81,8 +88,7 @@ def _without_widgets(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         for output in cell.get("outputs", []):
             output.get("data", {}).pop(WIDGET, None)
         if cell.cell_type == "code":
-            cell.outputs = [o for o in cell.outputs if o.get("output_type") not in ("display_data",)
-                            or o.get("data")]
+            cell.outputs = [o for o in cell.outputs if o.get("output_type") != "display_data" or o.get("data")]
     return nb
 
 
@@ -105,26 +111,31 @@ def _lab(unit: Unit, target: Path) -> None:
     nbformat.write(_with_header(nb, "> " + header), target)
 
 
-def package_modules(package: str) -> list[str]:
-    """Every importable module of ``videollm.<package>`` (``""``: the core modules), sorted, ``__main__`` left out."""
+def _raise(name: str) -> None:
+    raise ImportError(f"the book cannot list the modules of {name}: importing it failed (see the error above)")
+
+
+def package_modules(package: str) -> list[tuple[str, bool]]:
+    """``(module, is_package)`` for every module of ``videollm.<package>`` (``""``: the core modules, those outside
+    every unit package), sorted, ``__main__`` left out. Subpackages are imported to list their modules; a module
+    that fails to import stops the build rather than dropping out of the book.
+    """
+    root = REPO / "videollm" / package
     if package:
-        root = importlib.import_module(f"videollm.{package}")
-        found = [root.__name__]
-        for info in pkgutil.walk_packages(root.__path__, prefix=f"{root.__name__}."):
-            if not info.name.endswith("__main__"):
-                found.append(info.name)
-        return sorted(found)
-    import videollm
-    return sorted(f"videollm.{info.name}" for info in pkgutil.iter_modules(videollm.__path__)
-                  if not info.ispkg and info.name != "__main__")
+        found = [(f"videollm.{package}", True)]
+        found += [(info.name, info.ispkg) for info in pkgutil.walk_packages([str(root)], f"videollm.{package}.",
+                                                                            onerror=_raise)]
+    else:
+        found = [(f"videollm.{info.name}", False) for info in pkgutil.iter_modules([str(root)]) if not info.ispkg]
+    return sorted((name, ispkg) for name, ispkg in found if not name.endswith("__main__"))
 
 
 def _api(package: str, title: str, intro: str, target: Path) -> None:
     blocks = [f"# {title}", "", intro, ""]
-    for module in package_modules(package):
+    for module, is_package in package_modules(package):
         # autodoc writes reStructuredText: it must be parsed as such, not as Markdown. A package's __init__ only
         # re-exports what its modules define (documented there), so it shows its docstring alone.
-        members = [] if hasattr(importlib.import_module(module), "__path__") else ["   :members:"]
+        members = [] if is_package else ["   :members:"]
         blocks += [f"## `{module}`", "", "```{eval-rst}", f".. automodule:: {module}", *members, "```", ""]
     target.write_text("\n".join(blocks))
 
@@ -133,12 +144,12 @@ def _index(target: Path) -> None:
     readme = (REPO / "README.md").read_text().split("\n## ")[0]  # title and the opening paragraph
     rows = ["| # | lecture | lab | reference code |", "|---|---|---|---|"]
     for u in UNITS:
-        rows.append(f"| {u.number} | [{u.title}]({_lecture_page(u)}.ipynb) | [lab {u.number}]({_lab_page(u)}.ipynb) | "
-                    f"[`videollm.{u.package}`]({_api_page(u.package)}.md) |")
-    toc = ["```{toctree}", ":caption: Lectures", ":maxdepth: 1", ""] + [_lecture_page(u) for u in UNITS] + ["```", "",
-           "```{toctree}", ":caption: Labs (student versions)", ":maxdepth: 1", ""] + [_lab_page(u) for u in UNITS] + [
+        rows.append(f"| {u.number} | [{u.title}]({lecture_page(u)}.ipynb) | [lab {u.number}]({lab_page(u)}.ipynb) | "
+                    f"[`videollm.{u.package}`]({api_page(u.package)}.md) |")
+    toc = ["```{toctree}", ":caption: Lectures", ":maxdepth: 1", ""] + [lecture_page(u) for u in UNITS] + ["```", "",
+           "```{toctree}", ":caption: Labs (student versions)", ":maxdepth: 1", ""] + [lab_page(u) for u in UNITS] + [
            "```", "", "```{toctree}", ":caption: Reference code", ":maxdepth: 1", ""] + [
-           _api_page(u.package) for u in UNITS] + [_api_page(CORE_PAGE), "```", "",
+           api_page(u.package) for u in UNITS] + [api_page(CORE_PAGE), "```", "",
            "```{toctree}", ":caption: About", ":maxdepth: 1", "", "course", "```"]
     text = [readme, "", "## Syllabus", "",
             "Each unit has a lecture (shown here with its outputs), a graded lab (shown in its student version) and "
@@ -165,11 +176,11 @@ def assemble(source: Path, reuse: str = "any", draft: bool = False) -> Path:
     (source / "course.md").write_text((REPO / "README.md").read_text())
     _index(source / "index.md")
     for unit in UNITS:
-        _lecture(unit, source / f"{_lecture_page(unit)}.ipynb", reuse, draft)
-        _lab(unit, source / f"{_lab_page(unit)}.ipynb")
+        _lecture(unit, source / f"{lecture_page(unit)}.ipynb", reuse, draft)
+        _lab(unit, source / f"{lab_page(unit)}.ipynb")
         _api(unit.package, f"`videollm.{unit.package}` — unit {unit.number}",
-             _links(unit, "api") + f". {unit.title}.", source / f"{_api_page(unit.package)}.md")
+             _links(unit, "api") + f". {unit.title}.", source / f"{api_page(unit.package)}.md")
     _api("", "The core modules of `videollm`",
          "What every unit shares: reading video, sampling frames, the one cache, checks, records, plots.",
-         source / f"{_api_page(CORE_PAGE)}.md")
+         source / f"{api_page(CORE_PAGE)}.md")
     return source

@@ -12,16 +12,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import platform
-import sys
 from dataclasses import replace
-from importlib import metadata
 from pathlib import Path
 
 from grader import sandbox
 from grader.course import LABS, REPO, SOLUTIONS, GraderError
 from grader.prepare import prepare
-from videollm.cache import write_atomic
+from videollm.cache import files_digest, write_atomic
 
 GRADER_FILES = ("prepare.py", "runner.py", "confine.py", "sandbox.py", "verdicts.py", "reference.py", "grading.py",
                 "results.py")
@@ -30,20 +27,8 @@ GRADER_FILES = ("prepare.py", "runner.py", "confine.py", "sandbox.py", "verdicts
 @functools.cache
 def code_hash() -> str:
     """A hash of the course package and the grader's code: a change to either invalidates every result."""
-    digest = hashlib.sha256()
     files = sorted((REPO / "videollm").rglob("*.py")) + [REPO / "grader" / name for name in GRADER_FILES]
-    for path in files:
-        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
-    versions = [f"{name}=={_version(name)}" for name in ("numpy", "torch", "nbclient", "ipykernel", "matplotlib")]
-    digest.update(f"{sys.version}|{platform.machine()}|{versions}".encode())
-    return digest.hexdigest()
-
-
-def _version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "-"
+    return files_digest(REPO, files, ("numpy", "torch", "nbclient", "ipykernel", "matplotlib"))
 
 
 def lab_notebooks(lab: str) -> tuple[dict, dict]:

@@ -21,7 +21,9 @@ if "torch" in sys.modules:  # imported before this file by a plugin: set its poo
 
 # One id for the whole test session, set before pytest-xdist starts its workers (they inherit it): a lecture that
 # the lecture tests and the book both need is run once per session and shared (book/executed.py).
-os.environ.setdefault("VIDEOLLM_TEST_SESSION", uuid.uuid4().hex)
+# A new id for every session (one inherited from an earlier run would let this one reuse its runs).
+if "PYTEST_XDIST_WORKER" not in os.environ:
+    os.environ["VIDEOLLM_TEST_SESSION"] = uuid.uuid4().hex
 
 from videollm.offline import set_offline  # noqa: E402
 

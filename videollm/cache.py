@@ -5,6 +5,7 @@
 - :func:`load_or_train`: "load the checkpoint if present, else train and save it", for every trained model of the
   course (the VQ-VAE, the motion tokenizer, the two early-fusion models, the mini video LLM)
 - :func:`write_atomic`, :func:`staging_dir`: stage a file or folder beside its target, then rename it into place
+- :func:`files_digest`: the key of a result computed by code (the grader's reference runs, the book's lectures)
 
 A checkpoint is a folder ``data_dir()/checkpoints/<name>-<hash16>/``: what the model's ``save`` wrote, plus
 ``meta.json`` (the spec, its hash, the training time and figures), written last. The hash covers everything that
@@ -21,12 +22,14 @@ import dataclasses
 import hashlib
 import json
 import os
+import platform
 import shutil
 import sys
 import tempfile
 import time
+from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 T = TypeVar("T")
 
@@ -57,6 +60,26 @@ def _json_default(value: Any) -> Any:
         return str(value)
     raise TypeError(f"{type(value).__name__} is not part of a cache spec: use numbers, strings, lists, dicts, "
                     "dataclasses")
+
+
+def files_digest(root: Path, files: Iterable[Path], libraries: Sequence[str] = ()) -> str:
+    """sha256 (64 hex digits) of ``files`` (each one's path relative to ``root``, then its bytes, in the order
+    given), the Python version, the machine and the installed versions of ``libraries`` ("-" when absent): the key
+    of anything computed by running code on data, so that a change to either, or to the environment, is another
+    key."""
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(Path(path).relative_to(root)).encode() + b"\0" + Path(path).read_bytes())
+    versions = [f"{name}=={_version(name)}" for name in libraries]
+    digest.update(f"{sys.version}|{platform.machine()}|{versions}".encode())
+    return digest.hexdigest()
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "-"
 
 
 def spec_hash(spec: Any) -> str:

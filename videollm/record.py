@@ -4,16 +4,15 @@ A verdict computed inside the kernel that ran the student's code can be forged b
 the reference function, ``np.array_equal`` or ``torch.allclose`` before the hidden test calls them. So a lab's
 hidden tests do not compare anything. They call the student's code on inputs they build themselves and
 *record* what came back; the grader, in its own process, compares those records with the ones a clean run of
-the solution notebook made (see ``grader/verdicts.py``). Use it in a test cell's hidden part::
+the solution notebook made (see ``grader/verdicts.py``). Use it in a test cell's hidden part (between nbgrader's
+hidden-tests markers)::
 
-    ### BEGIN HIDDEN TESTS
     from videollm.record import Checks
     check = Checks("test_uniform_indices")                  # the test cell's grade_id
     check.value("10 frames, 4 samples", lambda: uniform_indices(10, 4))
     check.value("300 random sizes", lambda: [uniform_indices(t, n) for t, n in cases],
                 expect=lambda: [sampling.uniform_indices(t, n) for t, n in cases])
     check.raises("num_frames = 0", ValueError, lambda: uniform_indices(10, 0))
-    ### END HIDDEN TESTS
 
 A lab's setup cell imports the course's reference, so the answer to a task is one call away. ``graded`` names
 what the cell's task re-implements (``Checks("test_patchify", graded=["videollm.vit.patches:patchify"])``): while a

@@ -1,17 +1,17 @@
 """Unit 00 — the course's four benchmark suites: what they contain, how they are generated, and how to read them.
 
-=============  ===============================  ==========  ============================================
-suite          mirrors                          options     tasks (duration buckets)
-=============  ===============================  ==========  ============================================
-``videomme``   Video-MME (w/ and w/o subs)      4           counting, attribute, temporal, ocr, action,
-                                                            subtitle (short 12-30 s, medium 1-2 min,
-                                                            long 3-5 min)
-``perception`` PerceptionTest mc-vQA            3           memory, physics, counting (20-40 s), with
-                                                            ``area`` and ``reasoning`` tags
-``mlvu``       MLVU (M-Avg)                     4, test 6   count, order, needle, topic (2-5 min)
-``videommmu``  Video-MMMU (tracks, Δknowledge)  5, 5, 10    perception, comprehension, adaptation: three
-                                                            questions on each lesson clip (30-42 s)
-=============  ===============================  ==========  ============================================
+==============  ===============================  ==========  ============================================
+suite           mirrors                          options     tasks (duration buckets)
+==============  ===============================  ==========  ============================================
+``videomme``    Video-MME (w/ and w/o subs)      4           counting, attribute, temporal, ocr, action,
+                                                             subtitle (short 12-30 s, medium 1-2 min,
+                                                             long 3-5 min)
+``perception``  PerceptionTest mc-vQA            3           memory, physics, counting (20-40 s), with
+                                                             ``area`` and ``reasoning`` tags
+``mlvu``        MLVU (M-Avg)                     4, test 6   count, order, needle, topic (2-5 min)
+``videommmu``   Video-MMMU (tracks, Δknowledge)  5, 5, 10    perception, comprehension, adaptation: three
+                                                             questions on each lesson clip (30-42 s)
+==============  ===============================  ==========  ============================================
 
 Each question is one JSON line in ``data/benchmarks/<suite>/<split>.jsonl`` (splits ``train``, ``val``,
 ``test``) with ``id``, ``suite``, ``split``, ``clip``, ``task``, ``duration``, ``question``, ``options`` (plain texts,
